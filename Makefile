@@ -1,0 +1,39 @@
+# One entry point for people and CI: every target creates the venv it needs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+export NUMBA_CACHE_DIR ?= $(CURDIR)/var/cache/numba
+
+.PHONY: install serve test lint format schema clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/timeside-gql migrate
+	$(BIN)/timeside-gql serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+schema: $(STAMP)
+	$(BIN)/timeside-gql export-schema > schema.graphql
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

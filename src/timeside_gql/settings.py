@@ -1,0 +1,59 @@
+"""Server settings, read from ``TIMESIDE_*`` environment variables.
+
+The audio core never reads these: the server passes what the core needs as arguments.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of a deployment; defaults give the embedded mode (SQLite, no Redis)."""
+
+    model_config = SettingsConfigDict(env_prefix="TIMESIDE_", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="Root of the database file, media and results.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///<data_dir>/timeside.db."
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL for the broker and events; unset runs jobs in-process."
+    )
+    secret_key: str = Field(
+        "change-me-in-production", description="Signs media URLs; set a long random value."
+    )
+    debug: bool = Field(False, description="GraphiQL, tracebacks in errors, SQL echo off.")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed by CORS (JSON list)."
+    )
+    max_upload_mb: int = Field(2048, description="Largest accepted upload, in MiB.")
+    require_login: bool = Field(False, description="Refuse anonymous reads, public objects too.")
+    max_page_size: int = Field(100, description="Largest `first` of a connection.")
+    max_query_depth: int = Field(12, description="Deepest nesting a query may have.")
+    max_aliases: int = Field(30, description="Most aliases one query may use.")
+    token_ttl_days: int | None = Field(
+        None, description="Lifetime of tokens issued by `login`; unset never expires."
+    )
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'timeside.db'}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.data_dir / "results"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()
