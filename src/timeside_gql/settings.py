@@ -39,6 +39,18 @@ class Settings(BaseSettings):
     token_ttl_days: int | None = Field(
         None, description="Lifetime of tokens issued by `login`; unset never expires."
     )
+    job_time_limit: float = Field(
+        600, description="Seconds a job may run before it is interrupted and marked failed."
+    )
+    job_max_retries: int = Field(
+        3, description="Retries of a job after a transient (database or broker connection) error."
+    )
+    worker_heartbeat_timeout: float = Field(
+        60, description="Seconds of silence after which a worker counts as dead (Redis broker)."
+    )
+    embedded_worker_threads: int = Field(
+        1, description="Threads of the in-process worker that runs jobs when Redis is unset."
+    )
 
     @property
     def db_url(self) -> str:
