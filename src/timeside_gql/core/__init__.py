@@ -1,0 +1,1 @@
+"""The audio analysis library: decoding, processors, results. Never imports the server."""

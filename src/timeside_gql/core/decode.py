@@ -1,0 +1,349 @@
+"""Decoding any common audio file to float32 numpy blocks with PyAV (ffmpeg).
+
+Samples are laid out the librosa way: ``(channels, n)`` float32 in [-1, 1].
+:func:`iter_blocks` streams a file in blocks so that memory stays bounded on long
+recordings; it optionally cuts a ``start``/``duration`` segment, downmixes to mono
+and resamples (soxr, streaming). :func:`probe` reads only the container header and
+hashes the file in a streamed pass: no audio is decoded.
+
+Every failure on bad input (missing, empty, truncated, corrupt, not audio, bad
+segment) raises :class:`DecodeError` with a message meant for a human.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import soxr
+
+DEFAULT_BLOCK_SIZE = 1 << 16
+_HASH_CHUNK = 1 << 20
+
+# (container format name, codec name or None for any) -> mime type
+_MIME_BY_FORMAT: dict[str, str] = {
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "mp3": "audio/mpeg",
+    "aiff": "audio/aiff",
+    "mov,mp4,m4a,3gp,3g2,mj2": "audio/mp4",
+    "matroska,webm": "audio/webm",
+    "caf": "audio/x-caf",
+    "w64": "audio/x-w64",
+}
+_AV_ERRORS = (av.FFmpegError, OSError, ValueError, IndexError, RuntimeError, EOFError)
+
+
+class DecodeError(Exception):
+    """The input cannot be decoded as audio (or the requested segment is outside it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    """What a cheap probe tells about an audio file."""
+
+    duration: float
+    samplerate: int
+    channels: int
+    codec: str
+    mime_type: str
+    sha1: str
+    size: int
+
+
+def file_sha1(path: str | os.PathLike[str]) -> str:
+    """SHA-1 of the file bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_regular_file(path: Path) -> int:
+    """Refuse what is not a non-empty regular file *before* ffmpeg touches it (FIFOs hang)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise DecodeError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise DecodeError(f"{path}: cannot read ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise DecodeError(f"{path}: not a regular file")
+    if st.st_size == 0:
+        raise DecodeError(f"{path}: empty file")
+    return st.st_size
+
+
+def _open(path: Path) -> tuple[av.container.InputContainer, av.audio.stream.AudioStream]:
+    _check_regular_file(path)
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="ignore")
+    except _AV_ERRORS as exc:
+        raise DecodeError(f"{path.name}: not a readable audio file ({_reason(exc)})") from None
+    if not container.streams.audio:
+        container.close()
+        raise DecodeError(f"{path.name}: contains no audio stream")
+    stream = container.streams.audio[0]
+    if not stream.codec_context.sample_rate or not stream.codec_context.channels:
+        container.close()
+        raise DecodeError(f"{path.name}: audio stream without samplerate or channels")
+    return container, stream
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _duration(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    # Header carries no duration (e.g. some raw streams): sum packet durations, no decoding.
+    total = Fraction(0)
+    for packet in container.demux(stream):
+        if packet.duration and packet.time_base:
+            total += packet.duration * packet.time_base
+    return float(total)
+
+
+def _mime_type(path: Path, format_name: str, codec: str) -> str:
+    if format_name == "matroska,webm" and path.suffix.lower() in {".mka", ".mkv"}:
+        return "audio/x-matroska"
+    if format_name == "ogg" and codec == "opus" and path.suffix.lower() == ".opus":
+        return "audio/ogg"
+    mime = _MIME_BY_FORMAT.get(format_name)
+    if mime is None:
+        guessed, _ = mimetypes.guess_type(path.name)
+        mime = guessed or "application/octet-stream"
+    return mime
+
+
+def probe(path: str | os.PathLike[str]) -> AudioInfo:
+    """Read duration, rate, channels, codec and mime type from the header; hash the file."""
+    path = Path(path)
+    size = _check_regular_file(path)
+    container, stream = _open(path)
+    with container:
+        ctx = stream.codec_context
+        try:
+            duration = _duration(container, stream)
+        except _AV_ERRORS as exc:
+            raise DecodeError(f"{path.name}: unreadable stream ({_reason(exc)})") from None
+        codec = ctx.codec.canonical_name if ctx.codec else ctx.name
+        samplerate, channels = int(ctx.sample_rate), int(ctx.channels)
+        mime_type = _mime_type(path, container.format.name, codec)
+    return AudioInfo(
+        duration=duration,
+        samplerate=samplerate,
+        channels=channels,
+        codec=codec,
+        mime_type=mime_type,
+        sha1=file_sha1(path),
+        size=size,
+    )
+
+
+def _check_segment(path: Path, start: float, duration: float | None, total: float) -> None:
+    if start < 0:
+        raise DecodeError(f"{path.name}: segment start {start} s is negative")
+    if duration is not None and duration <= 0:
+        raise DecodeError(f"{path.name}: segment duration {duration} s is not positive")
+    if total > 0 and start >= total:
+        raise DecodeError(f"{path.name}: segment start {start} s is beyond the end ({total:.3f} s)")
+
+
+def _native_frames(
+    container: av.container.InputContainer, stream: av.audio.stream.AudioStream, path: Path
+) -> Iterator[tuple[float | None, np.ndarray]]:
+    """Yield (start time in s or None, (channels, n) float32) for each decoded frame."""
+    ctx = stream.codec_context
+    layout = ctx.layout.name if ctx.layout and ctx.layout.name else av.AudioLayout(ctx.channels)
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=ctx.sample_rate)
+    try:
+        for frame in container.decode(stream):
+            start = float(frame.pts * frame.time_base) if frame.pts is not None else None
+            for converted in resampler.resample(frame):
+                yield start, converted.to_ndarray()
+                start = None
+        for converted in resampler.resample(None):
+            yield None, converted.to_ndarray()
+    except _AV_ERRORS as exc:
+        raise DecodeError(f"{path.name}: corrupt audio data ({_reason(exc)})") from None
+
+
+def _segment_samples(
+    frames: Iterator[tuple[float | None, np.ndarray]], sr: int, start: float, duration: float | None
+) -> Iterator[np.ndarray]:
+    """Cut [start, start + duration) out of the frame stream, using pts when known."""
+    first = round(start * sr)
+    stop = None if duration is None else first + round(duration * sr)
+    position: int | None = None
+    for pts, data in frames:
+        if pts is not None and (position is None or start > 0):
+            position = round(pts * sr)
+        if position is None:
+            position = 0
+        lo, hi = position, position + data.shape[1]
+        position = hi
+        if hi <= first:
+            continue
+        if stop is not None and lo >= stop:
+            return
+        cut_lo = max(first - lo, 0)
+        cut_hi = data.shape[1] if stop is None else min(stop - lo, data.shape[1])
+        yield data[:, cut_lo:cut_hi]
+
+
+def _rechunk(pieces: Iterator[np.ndarray], block_size: int) -> Iterator[np.ndarray]:
+    pending: list[np.ndarray] = []
+    count = 0
+    for piece in pieces:
+        pending.append(piece)
+        count += piece.shape[-1]
+        if count >= block_size:
+            joined = np.concatenate(pending, axis=-1)
+            n_full = (count // block_size) * block_size
+            for offset in range(0, n_full, block_size):
+                yield joined[..., offset : offset + block_size]
+            rest = joined[..., n_full:]
+            pending, count = ([rest] if rest.shape[-1] else []), rest.shape[-1]
+    if count:
+        yield np.concatenate(pending, axis=-1)
+
+
+def _convert(
+    blocks: Iterator[np.ndarray], in_sr: int, out_sr: int, mono: bool
+) -> Iterator[np.ndarray]:
+    """Downmix (channel mean) then resample with a streaming soxr resampler."""
+    resampler: soxr.ResampleStream | None = None
+    channels = 1
+    for block in blocks:
+        data = block.mean(axis=0, keepdims=True, dtype=np.float32) if mono else block
+        if out_sr == in_sr:
+            yield data
+            continue
+        if resampler is None:
+            channels = data.shape[0]
+            resampler = soxr.ResampleStream(in_sr, out_sr, channels, dtype="float32")
+        out = resampler.resample_chunk(np.ascontiguousarray(data.T), last=False)
+        if len(out):
+            yield np.ascontiguousarray(out.T).reshape(channels, -1)
+    if resampler is not None:
+        tail = resampler.resample_chunk(np.zeros((0, channels), np.float32), last=True)
+        if len(tail):
+            yield np.ascontiguousarray(tail.T).reshape(channels, -1)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFormat:
+    """The format :func:`iter_blocks` yields: output rate and channel count."""
+
+    samplerate: int
+    channels: int
+    duration: float
+
+
+def open_blocks(
+    path: str | os.PathLike[str],
+    *,
+    start: float = 0.0,
+    duration: float | None = None,
+    samplerate: int | None = None,
+    mono: bool = False,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+) -> tuple[StreamFormat, Iterator[np.ndarray]]:
+    """Open ``path`` eagerly (errors raise here) and return its format and a block iterator.
+
+    Blocks are ``(channels, block_size)`` float32 except the last, shorter one. The stated
+    duration is the header's (segment-clipped); the decoded count may differ slightly for
+    lossy codecs.
+    """
+    path = Path(path)
+    container, stream = _open(path)
+    try:
+        total = _duration(container, stream)
+    except _AV_ERRORS as exc:
+        container.close()
+        raise DecodeError(f"{path.name}: unreadable stream ({_reason(exc)})") from None
+    try:
+        _check_segment(path, start, duration, total)
+    except DecodeError:
+        container.close()
+        raise
+    in_sr = int(stream.codec_context.sample_rate)
+    out_sr = int(samplerate or in_sr)
+    channels = 1 if mono else int(stream.codec_context.channels)
+    if start > 0:
+        container.seek(int(start / stream.time_base), stream=stream, backward=True)
+    available = max(total - start, 0.0)
+    length = available if duration is None else min(duration, available)
+    fmt = StreamFormat(out_sr, channels, length)
+    return fmt, _guarded(path, container, stream, start, duration, in_sr, out_sr, mono, block_size)
+
+
+def _guarded(
+    path: Path,
+    container: av.container.InputContainer,
+    stream: av.audio.stream.AudioStream,
+    start: float,
+    duration: float | None,
+    in_sr: int,
+    out_sr: int,
+    mono: bool,
+    block_size: int,
+) -> Iterator[np.ndarray]:
+    with container:
+        pieces = _segment_samples(_native_frames(container, stream, path), in_sr, start, duration)
+        produced = 0
+        for block in _rechunk(_convert(pieces, in_sr, out_sr, mono), block_size):
+            produced += block.shape[-1]
+            yield block
+    if produced == 0:
+        raise DecodeError(f"{path.name}: no audio samples could be decoded")
+
+
+def iter_blocks(
+    path: str | os.PathLike[str],
+    *,
+    start: float = 0.0,
+    duration: float | None = None,
+    samplerate: int | None = None,
+    mono: bool = False,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+) -> Iterator[np.ndarray]:
+    """Stream ``path`` as float32 ``(channels, n)`` blocks; see :func:`open_blocks`."""
+    _, blocks = open_blocks(
+        path,
+        start=start,
+        duration=duration,
+        samplerate=samplerate,
+        mono=mono,
+        block_size=block_size,
+    )
+    return blocks
+
+
+def load(
+    path: str | os.PathLike[str],
+    *,
+    start: float = 0.0,
+    duration: float | None = None,
+    samplerate: int | None = None,
+    mono: bool = False,
+) -> tuple[np.ndarray, int]:
+    """Decode a whole file (or segment) into one ``(channels, n)`` array and its rate."""
+    fmt, blocks = open_blocks(
+        path, start=start, duration=duration, samplerate=samplerate, mono=mono
+    )
+    return np.concatenate(list(blocks), axis=-1), fmt.samplerate
