@@ -1,0 +1,410 @@
+"""The data graph: users and tokens, items and selections, processors, presets and experiences,
+tasks, jobs and results, annotations and tags.
+
+Delete rules live in the foreign keys (``ondelete``), so they hold for raw SQL too; see
+docs/data-model.md. Derived data (results, jobs, annotation tracks) cascades with its item;
+definitions other rows depend on (a processor with presets, a preset in an experience, an
+experience or selection that tasks ran) are refused with RESTRICT.
+
+No ``from __future__ import annotations`` here: SQLModel resolves relationship types at runtime.
+"""
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any, ClassVar, Optional
+
+import sqlalchemy as sa
+from sqlmodel import Field, Relationship, SQLModel
+
+from timeside_gql.db.types import JSONType, UTCDateTime, enum_type, utcnow
+
+# Deterministic constraint names: migrations can drop/alter them by name on both databases.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class ProcessorKind(enum.StrEnum):
+    ANALYZER = "analyzer"
+    GRAPHER = "grapher"
+    ENCODER = "encoder"
+
+
+class TaskStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class JobStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ResultStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+# ---------------------------------------------------------------------------------------------
+# Mixins
+
+
+class Entity(SQLModel):
+    """UUID primary key (portable between instances) and UTC timestamps."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=UTCDateTime,
+        nullable=False,
+        sa_column_kwargs={"onupdate": utcnow},
+    )
+
+
+class Shareable(Entity):
+    """Owned by its author (kept when the author is deleted, as ownerless), public by default."""
+
+    author_id: uuid.UUID | None = Field(
+        default=None, foreign_key="users.id", ondelete="SET NULL", index=True
+    )
+    is_public: bool = Field(default=True, index=True)
+
+
+def _fk(target: str, ondelete: str, *, nullable: bool = False) -> Any:
+    """A foreign key column with its index (neither database indexes FKs by itself)."""
+    return Field(
+        default=None if nullable else ...,
+        foreign_key=target,
+        ondelete=ondelete,
+        index=True,
+        nullable=nullable,
+    )
+
+
+def _text(default: str = "") -> Any:
+    return Field(default=default, sa_type=sa.Text, nullable=False)
+
+
+def _when() -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Users and tokens
+
+
+class User(Entity, table=True):
+    __tablename__: ClassVar[str] = "users"
+
+    username: str = Field(max_length=150, unique=True)
+    password_hash: str = Field(max_length=256)
+    is_admin: bool = Field(default=False)
+
+
+class ApiToken(Entity, table=True):
+    """Only the sha256 of the secret is stored; the secret is shown once, when issued."""
+
+    __tablename__: ClassVar[str] = "api_tokens"
+
+    user_id: uuid.UUID = _fk("users.id", "CASCADE")
+    name: str = Field(default="", max_length=200)
+    token_hash: str = Field(max_length=64, unique=True)
+    last_used_at: datetime | None = _when()
+    expires_at: datetime | None = _when()
+    revoked_at: datetime | None = _when()
+
+    user: "User" = Relationship()
+
+
+# ---------------------------------------------------------------------------------------------
+# Items, providers, selections, tags
+
+
+class Provider(Entity, table=True):
+    __tablename__: ClassVar[str] = "providers"
+
+    pid: str = Field(max_length=128, unique=True)
+    name: str = Field(default="", max_length=256)
+    domains: list[str] = Field(default_factory=list, sa_type=JSONType, nullable=False)
+    source_access: bool = Field(default=False)
+
+
+class ItemTag(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "item_tags"
+
+    item_id: uuid.UUID = Field(foreign_key="items.id", ondelete="CASCADE", primary_key=True)
+    tag_id: uuid.UUID = Field(
+        foreign_key="tags.id", ondelete="CASCADE", primary_key=True, index=True
+    )
+
+
+class AnnotationTag(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "annotation_tags"
+
+    annotation_id: uuid.UUID = Field(
+        foreign_key="annotations.id", ondelete="CASCADE", primary_key=True
+    )
+    tag_id: uuid.UUID = Field(
+        foreign_key="tags.id", ondelete="CASCADE", primary_key=True, index=True
+    )
+
+
+class Tag(Entity, table=True):
+    __tablename__: ClassVar[str] = "tags"
+
+    name: str = Field(max_length=128, unique=True)
+
+
+class Item(Shareable, table=True):
+    __tablename__: ClassVar[str] = "items"
+
+    title: str = Field(default="", max_length=512)
+    description: str = _text()
+    artist: str = Field(default="", max_length=256)
+    album: str = Field(default="", max_length=256)
+    source_file: str | None = Field(default=None, max_length=1024)  # relative to the data dir
+    source_url: str | None = Field(default=None, max_length=1024)
+    provider_id: uuid.UUID | None = _fk("providers.id", "SET NULL", nullable=True)
+    external_id: str | None = Field(default=None, max_length=256, index=True)
+    external_uri: str | None = Field(default=None, max_length=1024)
+    picture_url: str | None = Field(default=None, max_length=1024)
+    sha1: str | None = Field(default=None, max_length=40, index=True)
+    mime_type: str | None = Field(default=None, max_length=128)
+    audio_duration: float | None = None
+    samplerate: int | None = None
+    channels: int | None = None
+
+    provider: Optional["Provider"] = Relationship()
+    tags: list["Tag"] = Relationship(link_model=ItemTag, passive_deletes=True)
+
+
+class SelectionItem(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "selection_items"
+
+    selection_id: uuid.UUID = Field(
+        foreign_key="selections.id", ondelete="CASCADE", primary_key=True
+    )
+    item_id: uuid.UUID = Field(
+        foreign_key="items.id", ondelete="CASCADE", primary_key=True, index=True
+    )
+
+
+class SelectionChild(SQLModel, table=True):
+    """Edge parent → child of the selection graph; kept acyclic by db.selections."""
+
+    __tablename__: ClassVar[str] = "selection_children"
+    __table_args__ = (sa.CheckConstraint("parent_id <> child_id", name="not_self"),)
+
+    parent_id: uuid.UUID = Field(foreign_key="selections.id", ondelete="CASCADE", primary_key=True)
+    child_id: uuid.UUID = Field(
+        foreign_key="selections.id", ondelete="CASCADE", primary_key=True, index=True
+    )
+
+
+class Selection(Shareable, table=True):
+    __tablename__: ClassVar[str] = "selections"
+
+    title: str = Field(default="", max_length=512)
+    description: str = _text()
+
+    items: list["Item"] = Relationship(link_model=SelectionItem, passive_deletes=True)
+    # Read-only: children change through db.selections.set_children, which refuses cycles.
+    children: list["Selection"] = Relationship(
+        link_model=SelectionChild,
+        sa_relationship_kwargs={
+            "primaryjoin": "Selection.id == SelectionChild.parent_id",
+            "secondaryjoin": "Selection.id == SelectionChild.child_id",
+            "viewonly": True,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Processors, presets, experiences
+
+
+class Processor(Entity, table=True):
+    """One row per (pid, version) the registry ever offered: old results keep their version."""
+
+    __tablename__: ClassVar[str] = "processors"
+    __table_args__ = (sa.UniqueConstraint("pid", "version"),)
+
+    pid: str = Field(max_length=128, index=True)
+    version: str = Field(max_length=64)
+    name: str = Field(default="", max_length=256)
+    kind: ProcessorKind = Field(sa_type=enum_type(ProcessorKind, "processor_kind"), index=True)
+    description: str = _text()
+    parameters_schema: dict[str, Any] = Field(
+        default_factory=dict, sa_type=JSONType, nullable=False
+    )
+    outputs: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType, nullable=False)
+
+
+class Preset(Entity, table=True):
+    """A processor with canonical parameters; the same settings are stored once (hash unique)."""
+
+    __tablename__: ClassVar[str] = "presets"
+    __table_args__ = (sa.UniqueConstraint("processor_id", "parameters_hash"),)
+
+    processor_id: uuid.UUID = _fk("processors.id", "RESTRICT")
+    parameters: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType, nullable=False)
+    parameters_hash: str = Field(max_length=40)
+    author_id: uuid.UUID | None = _fk("users.id", "SET NULL", nullable=True)
+
+    processor: "Processor" = Relationship()
+
+
+class ExperiencePreset(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "experience_presets"
+    __table_args__ = (
+        sa.UniqueConstraint("experience_id", "position"),
+        sa.CheckConstraint("position >= 0", name="position_positive"),
+    )
+
+    experience_id: uuid.UUID = Field(
+        foreign_key="experiences.id", ondelete="CASCADE", primary_key=True
+    )
+    preset_id: uuid.UUID = Field(
+        foreign_key="presets.id", ondelete="RESTRICT", primary_key=True, index=True
+    )
+    position: int
+
+
+class Experience(Shareable, table=True):
+    __tablename__: ClassVar[str] = "experiences"
+
+    title: str = Field(default="", max_length=512)
+    description: str = _text()
+
+    # Read-only, in order: change through db.experiences.set_presets.
+    presets: list["Preset"] = Relationship(
+        link_model=ExperiencePreset,
+        sa_relationship_kwargs={"order_by": "ExperiencePreset.position", "viewonly": True},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Execution
+
+
+class Task(Shareable, table=True):
+    """An experience run on a selection and/or an item; runs only when asked (no save hooks)."""
+
+    __tablename__: ClassVar[str] = "tasks"
+    __table_args__ = (
+        sa.CheckConstraint("selection_id IS NOT NULL OR item_id IS NOT NULL", name="has_target"),
+        sa.CheckConstraint(
+            "items_total >= 0 AND items_done >= 0 AND items_failed >= 0", name="counts_positive"
+        ),
+    )
+
+    experience_id: uuid.UUID = _fk("experiences.id", "RESTRICT")
+    selection_id: uuid.UUID | None = _fk("selections.id", "RESTRICT", nullable=True)
+    item_id: uuid.UUID | None = _fk("items.id", "CASCADE", nullable=True)
+    status: TaskStatus = Field(
+        default=TaskStatus.DRAFT, sa_type=enum_type(TaskStatus, "task_status"), index=True
+    )
+    items_total: int = 0
+    items_done: int = 0
+    items_failed: int = 0
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    started_at: datetime | None = _when()
+    finished_at: datetime | None = _when()
+
+    experience: "Experience" = Relationship()
+    selection: Optional["Selection"] = Relationship()
+    item: Optional["Item"] = Relationship()
+
+
+class Job(Entity, table=True):
+    """One (task, item) pair: the durable state workers update and subscriptions read."""
+
+    __tablename__: ClassVar[str] = "jobs"
+    __table_args__ = (
+        sa.UniqueConstraint("task_id", "item_id"),
+        sa.CheckConstraint("progress >= 0 AND progress <= 1", name="progress_fraction"),
+    )
+
+    task_id: uuid.UUID = _fk("tasks.id", "CASCADE")
+    item_id: uuid.UUID = _fk("items.id", "CASCADE")
+    status: JobStatus = Field(
+        default=JobStatus.PENDING, sa_type=enum_type(JobStatus, "job_status"), index=True
+    )
+    progress: float = 0.0
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    attempts: int = 0
+    started_at: datetime | None = _when()
+    finished_at: datetime | None = _when()
+
+    task: "Task" = Relationship()
+    item: "Item" = Relationship()
+
+
+class Result(Entity, table=True):
+    """The output of one preset on one item; paths are relative to the data dir."""
+
+    __tablename__: ClassVar[str] = "results"
+    __table_args__ = (sa.UniqueConstraint("item_id", "preset_id"),)
+
+    item_id: uuid.UUID = _fk("items.id", "CASCADE")
+    preset_id: uuid.UUID = _fk("presets.id", "CASCADE")
+    status: ResultStatus = Field(
+        default=ResultStatus.PENDING, sa_type=enum_type(ResultStatus, "result_status"), index=True
+    )
+    hdf5_path: str | None = Field(default=None, max_length=1024)
+    file_path: str | None = Field(default=None, max_length=1024)
+    mime_type: str | None = Field(default=None, max_length=128)
+    run_time: float | None = None  # seconds
+    processor_version: str | None = Field(default=None, max_length=64)
+    cache_key: str | None = Field(default=None, max_length=128, index=True)
+    error: str | None = Field(default=None, sa_type=sa.Text)
+
+    item: "Item" = Relationship()
+    preset: "Preset" = Relationship()
+
+
+# ---------------------------------------------------------------------------------------------
+# Annotations
+
+
+class AnnotationTrack(Shareable, table=True):
+    __tablename__: ClassVar[str] = "annotation_tracks"
+
+    item_id: uuid.UUID = _fk("items.id", "CASCADE")
+    title: str = Field(default="", max_length=512)
+    description: str = _text()
+    overlapping: bool = False
+
+    item: "Item" = Relationship()
+
+
+class Annotation(Entity, table=True):
+    __tablename__: ClassVar[str] = "annotations"
+    __table_args__ = (
+        sa.CheckConstraint("start >= 0", name="start_positive"),
+        sa.CheckConstraint("stop >= start", name="stop_after_start"),
+    )
+
+    track_id: uuid.UUID = _fk("annotation_tracks.id", "CASCADE")
+    start: float = 0.0
+    stop: float
+    title: str = Field(default="", max_length=512)
+    description: str = _text()
+
+    track: "AnnotationTrack" = Relationship()
+    tags: list["Tag"] = Relationship(link_model=AnnotationTag, passive_deletes=True)
