@@ -114,6 +114,7 @@ def _duration(container: av.container.InputContainer, stream: av.audio.stream.Au
     for packet in container.demux(stream):
         if packet.duration and packet.time_base:
             total += packet.duration * packet.time_base
+    container.seek(0)  # rewind for decoding (e.g. a streamed FLAC without total samples)
     return float(total)
 
 
