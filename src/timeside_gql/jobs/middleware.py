@@ -1,0 +1,142 @@
+"""Small Dramatiq middlewares: which errors retry, what happens when a job gives up, warm-up.
+
+Each one is a single concern hooked on Dramatiq's lifecycle, so the actors stay plain functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from dramatiq import Broker, Middleware
+from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
+from dramatiq.errors import BrokerConnectionError
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+log = logging.getLogger(__name__)
+
+#: Errors worth trying again: the connection dropped, the work itself is not at fault.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    redis.ConnectionError,
+    redis.TimeoutError,
+    BrokerConnectionError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+class RetryTransient:
+    """A ``retry_when`` predicate for Dramatiq's Retries: retry connection errors, nothing else.
+
+    A deterministic failure (bad audio, a processor bug, a time limit) would fail again, so it
+    is recorded at once instead of being retried with backoff for days.
+    """
+
+    def __init__(self, max_retries: int) -> None:
+        self.max_retries = max_retries
+
+    def __call__(self, retries: int, exc: BaseException) -> bool:
+        return retries < self.max_retries and is_transient(exc)
+
+
+class GiveUp(Middleware):
+    """Calls the actor's ``on_give_up(*args, error=...)`` once a message will not be retried.
+
+    It must come after Retries in the middleware list: Retries marks the message failed first.
+    """
+
+    @property
+    def actor_options(self) -> set[str]:
+        return {"on_give_up"}
+
+    def after_process_message(
+        self, broker: Broker, message: Any, *, result: Any = None, exception: Any = None
+    ) -> None:
+        if exception is None or not message.failed:
+            return
+        handler: Callable[..., None] | None = broker.get_actor(message.actor_name).options.get(
+            "on_give_up"
+        )
+        if handler is None:
+            return
+        try:
+            handler(*message.args, error=f"{type(exception).__name__}: {exception}")
+        except Exception:
+            log.exception("on_give_up of %s failed", message.actor_name)
+
+
+class WarmUp(Middleware):
+    """Runs ``warm`` once per worker process, so numba's JIT is not paid by the first job.
+
+    In a dedicated worker process it blocks boot (the worker takes no job before it is warm);
+    inside the server it runs in the background so the server starts at once.
+    """
+
+    def __init__(self, warm: Callable[[], None], *, background: bool = False) -> None:
+        self.warm = warm
+        self.background = background
+        self.done = threading.Event()
+
+    def after_process_boot(self, broker: Broker) -> None:
+        if self.background:
+            threading.Thread(target=self._run, name="timeside-warm-up", daemon=True).start()
+        else:
+            self._run()
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            self.warm()
+        except Exception:
+            log.exception("warm-up failed; the first job will compile what it needs")
+        finally:
+            self.done.set()
+        log.info("warm-up took %.2f s", time.perf_counter() - started)
+
+
+class DeadWorkerReaper(Middleware):
+    """Redelivers, promptly, the messages held by Redis workers that stopped heart-beating.
+
+    Dramatiq's Redis broker already requeues them, but only during a maintenance pass that runs
+    on 0.1 % of its commands: minutes after a SIGKILL. This forces a pass every half heartbeat
+    timeout from each worker process.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def after_worker_boot(self, broker: Broker, worker: Any) -> None:
+        if isinstance(broker, RedisBroker):
+            threading.Thread(
+                target=self._loop, args=(broker,), name="timeside-reaper", daemon=True
+            ).start()
+
+    def before_worker_shutdown(self, broker: Broker, worker: Any) -> None:
+        self.stopped.set()
+
+    def _loop(self, broker: RedisBroker) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                requeue_dead_workers(broker)
+            except redis.RedisError:
+                log.warning("maintenance pass failed; retrying later", exc_info=True)
+
+
+def requeue_dead_workers(broker: RedisBroker) -> None:
+    """Run one maintenance pass of Dramatiq's Redis script (it piggybacks on any command)."""
+    queues = broker.get_declared_queues() | broker.get_declared_delay_queues()
+    for queue_name in queues:
+        chance, broker.maintenance_chance = broker.maintenance_chance, MAINTENANCE_SCALE
+        try:
+            broker.do_qsize(queue_name)
+        finally:
+            broker.maintenance_chance = chance
