@@ -1,0 +1,52 @@
+"""Keep the processors table in step with the audio core's registry."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+from sqlmodel import Session, select
+
+from timeside_gql.db.models import Processor, ProcessorKind
+
+
+class ProcessorSpec(Protocol):
+    """What the sync reads: a core Processor class satisfies it through its class attributes."""
+
+    pid: str
+    version: str
+    name: str
+    kind: str
+    description: str
+    parameters_schema: Mapping[str, Any]
+    outputs: Iterable[Any]
+
+
+def sync_processors(session: Session, specs: Iterable[ProcessorSpec]) -> list[Processor]:
+    """Insert or update one row per (pid, version); rows of versions no longer offered stay,
+    because presets and results still refer to them."""
+    existing = {(p.pid, p.version): p for p in session.exec(select(Processor))}
+    synced = []
+    for spec in specs:
+        row = existing.get((spec.pid, str(spec.version))) or Processor(
+            pid=spec.pid, version=str(spec.version), kind=ProcessorKind(spec.kind)
+        )
+        row.name = spec.name
+        row.kind = ProcessorKind(spec.kind)
+        row.description = spec.description or ""
+        row.parameters_schema = dict(spec.parameters_schema)
+        row.outputs = [_plain(output) for output in spec.outputs]
+        session.add(row)
+        synced.append(row)
+    session.flush()
+    return synced
+
+
+def _plain(output: Any) -> dict[str, Any]:
+    """An output spec as a JSON object, whether a dataclass, a pydantic model or a mapping."""
+    if dataclasses.is_dataclass(output) and not isinstance(output, type):
+        return dataclasses.asdict(output)
+    if hasattr(output, "model_dump"):
+        return dict(output.model_dump(mode="json"))
+    return dict(output)
