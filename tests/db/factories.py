@@ -1,0 +1,63 @@
+"""Small builders of valid rows, flushed so their ids and constraints are live."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlmodel import Session, SQLModel
+
+from timeside_gql.db.models import (
+    Experience,
+    Item,
+    Preset,
+    Processor,
+    ProcessorKind,
+    Result,
+    Selection,
+    Task,
+    User,
+)
+
+T = TypeVar("T", bound=SQLModel)
+
+
+def add(session: Session, row: T) -> T:
+    session.add(row)
+    session.flush()
+    return row
+
+
+def user(session: Session, username: str = "ada", **fields: Any) -> User:
+    return add(session, User(username=username, password_hash="not-a-hash", **fields))
+
+
+def item(session: Session, title: str = "item", **fields: Any) -> Item:
+    return add(session, Item(title=title, **fields))
+
+
+def selection(session: Session, title: str = "selection", items: Sequence[Item] = ()) -> Selection:
+    return add(session, Selection(title=title, items=list(items)))
+
+
+def processor(session: Session, pid: str = "level", version: str = "1.0") -> Processor:
+    return add(session, Processor(pid=pid, version=version, kind=ProcessorKind.ANALYZER))
+
+
+def preset(session: Session, proc: Processor, **parameters: Any) -> Preset:
+    digest = hashlib.sha1(json.dumps(parameters, sort_keys=True).encode()).hexdigest()
+    return add(session, Preset(processor_id=proc.id, parameters=parameters, parameters_hash=digest))
+
+
+def experience(session: Session, title: str = "experience") -> Experience:
+    return add(session, Experience(title=title))
+
+
+def task(session: Session, exp: Experience, **target: Any) -> Task:
+    return add(session, Task(experience_id=exp.id, **target))
+
+
+def result(session: Session, it: Item, pre: Preset, **fields: Any) -> Result:
+    return add(session, Result(item_id=it.id, preset_id=pre.id, **fields))
