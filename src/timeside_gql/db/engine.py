@@ -30,11 +30,16 @@ def create_engine(url: str, *, echo: bool = False) -> Engine:
     engine = sa.create_engine(
         parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
     )
-    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    sa.event.listen(engine, "connect", _sqlite_connect)
+    sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite opens transactions lazily, before DML only, so a SAVEPOINT would run outside
+    # any transaction and its RELEASE would commit. Take over: no implicit transactions,
+    # and an explicit BEGIN whenever SQLAlchemy begins (_sqlite_begin).
+    dbapi_connection.isolation_level = None
     # Foreign keys are off by default in SQLite: without this, no delete rule would hold.
     # WAL lets the server read while a worker writes.
     cursor = dbapi_connection.cursor()
@@ -42,6 +47,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 @contextmanager

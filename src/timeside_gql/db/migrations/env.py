@@ -44,17 +44,21 @@ def run_migrations(connection: Connection) -> None:
     if sqlite:
         # Batch mode drops and recreates tables: with foreign keys on, dropping a table would
         # fire ON DELETE CASCADE on its dependants. Check the keys once at the end instead.
-        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        connection.commit()
+        # The pragma is a no-op inside a transaction, hence the raw, autocommit connection.
+        _sqlite_pragma(connection, "foreign_keys=OFF")
     configure(connection=connection)
     with context.begin_transaction():
         context.run_migrations()
     if sqlite:
-        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-        connection.commit()
+        broken = _sqlite_pragma(connection, "foreign_key_check")
+        _sqlite_pragma(connection, "foreign_keys=ON")
         if broken:
             raise RuntimeError(f"migration left rows with dangling foreign keys: {broken[:5]}")
+
+
+def _sqlite_pragma(connection: Connection, pragma: str) -> list[Any]:
+    cursor = connection.connection.driver_connection.execute(f"PRAGMA {pragma}")  # type: ignore[union-attr]
+    return list(cursor.fetchall())
 
 
 def run_online() -> None:
