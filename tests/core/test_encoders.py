@@ -8,8 +8,10 @@ import av
 import numpy as np
 import pytest
 
-from timeside_gql.core import decode, encoders, samples
+from timeside_gql.core import decode, encoders, pipeline, samples
 from timeside_gql.core.encoders import EncodeError, EncodeSettings
+from timeside_gql.core.params import ParameterError, validate_parameters
+from timeside_gql.core.registry import get_processor
 
 SR = 44100
 FREQ = 440.0
@@ -170,3 +172,50 @@ def test_abandoned_stream_releases_the_encoder(tone):
     first = next(stream)
     stream.close()
     assert first.startswith(b"RIFF")
+
+
+PROCESSORS = {
+    "wav_encoder": "wav",
+    "flac_encoder": "flac",
+    "mp3_encoder": "mp3",
+    "vorbis_encoder": "ogg",
+    "opus_encoder": "opus",
+    "aac_encoder": "m4a",
+    "webm_encoder": "webm",
+}
+
+
+def test_encoder_processors_are_registered_with_schemas():
+    for pid, fmt in PROCESSORS.items():
+        cls = get_processor(pid)
+        assert cls.kind == "encoder" and cls.fmt == fmt
+        defaults = validate_parameters(pid, {})
+        assert defaults["start"] == 0 and defaults["stop"] is None
+    assert validate_parameters("mp3_encoder", {})["bitrate"] == 192
+    assert validate_parameters("vorbis_encoder", {})["quality"] == 0.9
+    with pytest.raises(ParameterError):
+        validate_parameters("mp3_encoder", {"bitrate": 1000})
+    with pytest.raises(ParameterError):
+        validate_parameters("wav_encoder", {"bitrate": 128})
+
+
+def test_encoder_presets_in_one_pipeline_run(tmp_path, stereo_wav):
+    presets = [(pid, {"start": 0.5, "stop": 1.5}) for pid in PROCESSORS]
+    outcomes = pipeline.run(stereo_wav, presets, workdir=tmp_path)
+    for outcome, fmt in zip(outcomes, PROCESSORS.values(), strict=True):
+        assert outcome.ok, outcome.error
+        (artifact,) = outcome.artifacts
+        spec = encoders.get_format(fmt)
+        assert artifact.mime_type == spec.mime_type
+        assert artifact.path == tmp_path / f"{outcome.pid}.{spec.extension}"
+        y, sr = decode.load(artifact.path)
+        check_decoded(y, sr, fmt, channels=2, duration=1.0)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_encoder_segment_past_the_end_fails_alone(tmp_path, stereo_wav):
+    wav, late = pipeline.run(
+        stereo_wav, [("wav_encoder", {}), ("flac_encoder", {"start": 5.0})], workdir=tmp_path
+    )
+    assert wav.ok and decode.probe(wav.artifacts[0].path).duration == pytest.approx(2.0)
+    assert "empty segment" in late.error

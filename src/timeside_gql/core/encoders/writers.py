@@ -17,119 +17,21 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import av
 import numpy as np
 import soundfile as sf
 
 from timeside_gql.core.decode import StreamFormat, open_blocks
-
-__all__ = [
-    "FORMATS",
-    "AudioFormat",
-    "EncodeError",
-    "encode_chunks",
-    "encode_file",
-    "get_format",
-    "transcode_chunks",
-    "transcode_file",
-]
+from timeside_gql.core.encoders.formats import AudioFormat, EncodeError, get_format
 
 CHUNK_SIZE = 64 * 1024
 """Bytes gathered before a chunk is yielded: few syscalls, bounded latency."""
 
-
-class EncodeError(Exception):
-    """The audio could not be encoded (unknown format, bad settings, codec failure)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class AudioFormat:
-    """What a client needs to know about an output format, and how ffmpeg produces it."""
-
-    fmt: str
-    mime_type: str
-    extension: str
-    codec: str
-    container: str
-    sample_rate: int | None = None
-    """Forced output rate (Opus works at 48 kHz); None keeps the source rate."""
-    default_bitrate: int | None = None
-    """Bits per second for lossy codecs; None for lossless ones."""
-    stream_options: dict[str, str] = field(default_factory=dict)
-    """Muxer options when the sink cannot seek."""
-    file_options: dict[str, str] = field(default_factory=dict)
-    """Muxer options when writing a file."""
-
-
-FORMATS: dict[str, AudioFormat] = {
-    f.fmt: f
-    for f in (
-        AudioFormat(
-            fmt="wav", mime_type="audio/wav", extension="wav", codec="pcm_s16le", container="wav"
-        ),
-        AudioFormat(
-            fmt="flac", mime_type="audio/flac", extension="flac", codec="flac", container="flac"
-        ),
-        AudioFormat(
-            fmt="mp3",
-            mime_type="audio/mpeg",
-            extension="mp3",
-            codec="libmp3lame",
-            container="mp3",
-            default_bitrate=192_000,
-        ),
-        AudioFormat(
-            fmt="ogg",
-            mime_type="audio/ogg",
-            extension="ogg",
-            codec="vorbis",
-            container="ogg",
-        ),
-        AudioFormat(
-            fmt="opus",
-            mime_type="audio/ogg",
-            extension="opus",
-            codec="libopus",
-            container="ogg",
-            sample_rate=48_000,
-            default_bitrate=128_000,
-        ),
-        AudioFormat(
-            fmt="m4a",
-            mime_type="audio/mp4",
-            extension="m4a",
-            codec="aac",
-            container="ipod",
-            default_bitrate=192_000,
-            stream_options={"movflags": "frag_keyframe+empty_moov+default_base_moof"},
-            file_options={"movflags": "+faststart"},
-        ),
-        AudioFormat(
-            fmt="webm",
-            mime_type="audio/webm",
-            extension="webm",
-            codec="libopus",
-            container="webm",
-            sample_rate=48_000,
-            default_bitrate=128_000,
-        ),
-    )
-}
-
 _LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
-
-
-def get_format(fmt: str) -> AudioFormat:
-    """The format for a name or extension ("ogg", "m4a", ...); EncodeError if unknown."""
-    try:
-        return FORMATS[fmt.lower().lstrip(".")]
-    except KeyError:
-        known = ", ".join(sorted(FORMATS))
-        raise EncodeError(f"unknown audio format {fmt!r} (known: {known})") from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,7 +45,9 @@ class EncodeSettings:
     compression_level: int | None = None
 
 
-class _Writer(Protocol):
+class Writer(Protocol):
+    """An open encoder: blocks in, then close (or abort on failure)."""
+
     def write(self, block: np.ndarray) -> None: ...
 
     def close(self) -> None: ...
@@ -258,7 +162,7 @@ class _VorbisWriter:
         self._file.close()
 
 
-def _open_writer(target: str | _ChunkSink, spec: AudioFormat, settings: EncodeSettings) -> _Writer:
+def open_writer(target: str | _ChunkSink, spec: AudioFormat, settings: EncodeSettings) -> Writer:
     if spec.codec == "vorbis":
         return _VorbisWriter(target, spec, settings)
     return _PyAVWriter(target, spec, settings)
@@ -286,12 +190,12 @@ def encode_chunks(
     """
     spec = get_format(fmt)
     sink = _SeekableChunkSink() if spec.codec == "vorbis" else _ChunkSink()
-    writer = _open_writer(sink, spec, settings)
+    writer = open_writer(sink, spec, settings)
     return _chunks(writer, sink, blocks, settings.channels, chunk_size)
 
 
 def _chunks(
-    writer: _Writer, sink: _ChunkSink, blocks: Iterable[np.ndarray], channels: int, size: int
+    writer: Writer, sink: _ChunkSink, blocks: Iterable[np.ndarray], channels: int, size: int
 ) -> Iterator[bytes]:
     try:
         for block in blocks:
@@ -314,7 +218,7 @@ def encode_file(
     path = Path(path)
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
     try:
-        writer = _open_writer(str(partial), spec, settings)
+        writer = open_writer(str(partial), spec, settings)
         try:
             for block in blocks:
                 writer.write(_as_planes(block, settings.channels))
@@ -370,11 +274,3 @@ def transcode_file(
         samplerate=stream.samplerate, channels=stream.channels, bitrate=bitrate, quality=quality
     )
     return encode_file(blocks, dest, fmt, settings)
-
-
-def format_table() -> list[dict[str, Any]]:
-    """The formats as plain data (for the API and the CLI)."""
-    return [
-        {"format": f.fmt, "mime_type": f.mime_type, "extension": f.extension, "codec": f.codec}
-        for f in FORMATS.values()
-    ]
