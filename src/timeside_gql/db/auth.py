@@ -11,6 +11,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
 from timeside_gql.db.errors import InvalidCredentials, InvalidToken, UnknownUser, UserExists
@@ -107,7 +108,11 @@ def verify_token(session: Session, secret: str, *, now: datetime | None = None) 
 
 
 def list_tokens(session: Session, user: User | None = None) -> list[ApiToken]:
-    query = select(ApiToken).order_by(ApiToken.created_at)  # type: ignore[arg-type]
+    query = (
+        select(ApiToken)
+        .options(selectinload(ApiToken.user))  # type: ignore[arg-type]
+        .order_by(ApiToken.created_at)  # type: ignore[arg-type]
+    )
     if user is not None:
         query = query.where(ApiToken.user_id == user.id)
     return list(session.exec(query))

@@ -50,3 +50,10 @@ def _plain(output: Any) -> dict[str, Any]:
     if hasattr(output, "model_dump"):
         return dict(output.model_dump(mode="json"))
     return dict(output)
+
+
+def sync_from_registry(session: Session) -> list[Processor]:
+    """Sync from the audio core's registry (at migrate and at server start)."""
+    from timeside_gql.core.registry import all_processors
+
+    return sync_processors(session, all_processors())
