@@ -1,0 +1,102 @@
+"""The Starlette application: ``/graphql`` over HTTP and WebSocket (graphql-transport-ws)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from cross_web import HTTPException
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from timeside_gql.api.context import (
+    Context,
+    InvalidToken,
+    bearer_token,
+    token_from_params,
+    viewer_for_token,
+)
+from timeside_gql.api.schema import build_schema
+from timeside_gql.db.engine import create_engine
+from timeside_gql.settings import Settings, get_settings
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    """Strawberry's ASGI view with our context and WebSocket authentication."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.debug else None,
+            allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        )
+        self.settings = settings
+        self.sessions = sessions
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None
+    ) -> Context:
+        context = Context(
+            request=request, response=response, settings=self.settings, sessions=self.sessions
+        )
+        if isinstance(request, Request):
+            token = context.token = bearer_token(request.headers.get("authorization"))
+            try:
+                context.viewer = await viewer_for_token(self.sessions, token)
+            except InvalidToken as exc:
+                raise HTTPException(401, str(exc)) from exc
+        return context
+
+    async def on_ws_connect(self, context: Context) -> None:
+        context.token = token_from_params(context.connection_params)
+        try:
+            context.viewer = await viewer_for_token(self.sessions, context.token)
+        except InvalidToken as exc:
+            raise ConnectionRejectionError({"reason": str(exc)}) from exc
+        if context.viewer.is_anonymous and self.settings.require_login:
+            raise ConnectionRejectionError({"reason": "authentication required"})
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Starlette:
+    """The application; it disposes of the engine at shutdown only when it created it."""
+    settings = settings or get_settings()
+    owned = engine is None
+    engine = engine or create_engine(settings.db_url)
+    sessions = sessionmaker(engine, class_=Session, expire_on_commit=False)
+    graphql = GraphQLApp(settings, sessions)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        if owned:
+            engine.dispose()
+
+    middleware: list[Any] = []
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+            )
+        )
+    return Starlette(
+        debug=settings.debug,
+        routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql)],
+        middleware=middleware,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,165 @@
+"""Per-operation DataLoaders: every relation of the graph is one batched, visibility-filtered
+SELECT per level of a query, whatever the number of parents.
+
+Loaders are keyed by what they load (model and column), created on first use and dropped with
+the operation, so nothing is cached across requests or across the writes of a mutation.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+from strawberry.dataloader import DataLoader
+
+from timeside_gql.api.permissions import Viewer, visible
+from timeside_gql.db import models as m
+
+Row = TypeVar("Row")
+Reader = Callable[..., Awaitable[Any]]
+
+
+def newest_first(model: type[Any]) -> tuple[Any, ...]:
+    """The order of every list: newest first, id to break ties (cursor pagination relies on it)."""
+    return (model.created_at.desc(), model.id.desc())
+
+
+class Loaders:
+    """Factory and cache of the DataLoaders of one operation."""
+
+    def __init__(self, read: Reader, viewer: Viewer) -> None:
+        self._read = read
+        self._viewer = viewer
+        self._cache: dict[Hashable, DataLoader[Any, Any]] = {}
+
+    def _get(self, key: Hashable, load: Callable[[Session, list[Any]], list[Any]]) -> DataLoader:
+        loader = self._cache.get(key)
+        if loader is None:
+
+            async def batch(keys: list[Any]) -> list[Any]:
+                return await self._read(load, list(keys))
+
+            loader = self._cache[key] = DataLoader(batch)
+        return loader
+
+    def by_id(self, model: type[Row]) -> DataLoader[UUID, Row | None]:
+        """Rows by primary key; ``None`` for ids that do not exist or are not visible."""
+        viewer = self._viewer
+
+        def load(session: Session, ids: list[UUID]) -> list[Row | None]:
+            rows = session.exec(select(model).where(model.id.in_(ids), visible(model, viewer)))
+            found = {row.id: row for row in rows}
+            return [found.get(i) for i in ids]
+
+        return self._get(("id", model), load)
+
+    def by_column(
+        self, model: type[Row], column: str, *, order_by: Sequence[Any] | None = None
+    ) -> DataLoader[UUID, list[Row]]:
+        """Visible rows whose ``column`` equals each key (the reverse side of a foreign key)."""
+        viewer = self._viewer
+        col = getattr(model, column)
+        order = order_by if order_by is not None else newest_first(model)
+
+        def load(session: Session, keys: list[UUID]) -> list[list[Row]]:
+            stmt = select(model).where(col.in_(keys), visible(model, viewer)).order_by(*order)
+            return _group(keys, ((getattr(r, column), r) for r in session.exec(stmt)))
+
+        return self._get(("column", model, column), load)
+
+    def linked(
+        self,
+        link: type[Any],
+        source: str,
+        target: str,
+        model: type[Row],
+        *,
+        order_by: Sequence[Any] | None = None,
+    ) -> DataLoader[UUID, list[Row]]:
+        """Visible ``model`` rows reached through the many-to-many table ``link``."""
+        viewer = self._viewer
+        src, dst = getattr(link, source), getattr(link, target)
+        order = order_by if order_by is not None else newest_first(model)
+
+        def load(session: Session, keys: list[UUID]) -> list[list[Row]]:
+            stmt = (
+                select(src, model)
+                .select_from(link)
+                .join(model, model.id == dst)
+                .where(src.in_(keys), visible(model, viewer))
+                .order_by(*order)
+            )
+            return _group(keys, session.exec(stmt))
+
+        return self._get(("link", link, source, target, model), load)
+
+    def selection_items(self) -> DataLoader[UUID, list[m.Item]]:
+        """Every visible item of each selection and of its visible sub-selections, once each."""
+        viewer = self._viewer
+
+        def load(session: Session, keys: list[UUID]) -> list[list[m.Item]]:
+            tree = selection_tree(keys, viewer)
+            stmt = (
+                select(tree.c.root_id, m.Item)
+                .join(m.SelectionItem, m.SelectionItem.selection_id == tree.c.selection_id)
+                .join(m.Item, m.Item.id == m.SelectionItem.item_id)
+                .where(visible(m.Item, viewer))
+                .order_by(*newest_first(m.Item))
+            )
+            grouped = _group(keys, session.exec(stmt))
+            return [list({item.id: item for item in items}.values()) for items in grouped]
+
+        return self._get("selection_items", load)
+
+    def task_results(self) -> DataLoader[UUID, list[m.Result]]:
+        """Results of each task: its experience's presets on the items of its jobs."""
+        viewer = self._viewer
+
+        def load(session: Session, keys: list[UUID]) -> list[list[m.Result]]:
+            stmt = (
+                select(m.Job.task_id, m.Result)
+                .select_from(m.Job)
+                .join(m.Task, m.Task.id == m.Job.task_id)
+                .join(m.ExperiencePreset, m.ExperiencePreset.experience_id == m.Task.experience_id)
+                .join(
+                    m.Result,
+                    sa.and_(
+                        m.Result.item_id == m.Job.item_id,
+                        m.Result.preset_id == m.ExperiencePreset.preset_id,
+                    ),
+                )
+                .where(m.Job.task_id.in_(keys), visible(m.Result, viewer))
+                .order_by(*newest_first(m.Result))
+            )
+            return _group(keys, session.exec(stmt))
+
+        return self._get("task_results", load)
+
+
+def selection_tree(roots: Sequence[UUID], viewer: Viewer) -> sa.CTE:
+    """Recursive CTE of (root_id, selection_id) for each visible root and its visible descendants.
+
+    UNION (not UNION ALL) stops on rows already seen, so even a cycle would terminate.
+    """
+    visible_selections = select(m.Selection.id).where(visible(m.Selection, viewer))
+    base = select(m.Selection.id.label("root_id"), m.Selection.id.label("selection_id")).where(
+        m.Selection.id.in_(roots), visible(m.Selection, viewer)
+    )
+    tree = base.cte("selection_tree", recursive=True)
+    step = (
+        select(tree.c.root_id, m.SelectionChild.child_id)
+        .join(m.SelectionChild, m.SelectionChild.parent_id == tree.c.selection_id)
+        .where(m.SelectionChild.child_id.in_(visible_selections))
+    )
+    return tree.union(step)
+
+
+def _group(keys: list[Any], pairs: Any) -> list[list[Any]]:
+    groups: dict[Any, list[Any]] = defaultdict(list)
+    for key, row in pairs:
+        groups[key].append(row)
+    return [groups.get(key, []) for key in keys]

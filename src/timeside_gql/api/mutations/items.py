@@ -1,0 +1,120 @@
+"""Writing items and their tags."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlparse
+from uuid import UUID
+
+import strawberry
+from sqlmodel import Session, delete, select
+from strawberry.utils.str_converters import to_camel_case
+
+from timeside_gql.api.errors import InvalidInput, NotFoundError, PermissionDenied, ValidationError
+from timeside_gql.api.mutations.base import (
+    DeletePayload,
+    assign,
+    changes,
+    deleted,
+    fetch,
+    fetch_owned,
+    mutate,
+)
+from timeside_gql.api.permissions import Viewer, require_user
+from timeside_gql.api.scope import current_scope
+from timeside_gql.api.types.items import Item
+from timeside_gql.db import deletion
+from timeside_gql.db import models as m
+
+ItemPayload = Annotated[
+    Item | ValidationError | NotFoundError | PermissionDenied, strawberry.union("ItemPayload")
+]
+
+URL_FIELDS = ("source_url", "external_uri", "picture_url")
+
+
+@strawberry.input(description="Fields of an item; on update, omitted fields keep their value.")
+class ItemInput:
+    title: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    artist: str | None = strawberry.UNSET
+    album: str | None = strawberry.UNSET
+    source_url: str | None = strawberry.UNSET
+    external_id: str | None = strawberry.UNSET
+    external_uri: str | None = strawberry.UNSET
+    picture_url: str | None = strawberry.UNSET
+    provider_id: UUID | None = strawberry.UNSET
+    is_public: bool | None = strawberry.UNSET
+    tags: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Tag names; replaces the item's tags."
+    )
+
+
+def create_item(session: Session, viewer: Viewer, data: ItemInput) -> m.Item:
+    item = m.Item(author_id=require_user(viewer))
+    _apply(session, viewer, item, data)
+    return item
+
+
+def update_item(session: Session, viewer: Viewer, id: UUID, data: ItemInput) -> m.Item:
+    item = fetch_owned(session, viewer, m.Item, id)
+    _apply(session, viewer, item, data)
+    return item
+
+
+def delete_item(session: Session, viewer: Viewer, id: UUID, data_dir: Any) -> UUID:
+    deletion.delete(session, fetch_owned(session, viewer, m.Item, id), data_dir=data_dir)
+    return id
+
+
+def _apply(session: Session, viewer: Viewer, item: m.Item, data: ItemInput) -> None:
+    values = changes(data, exclude={"tags"})
+    for name in URL_FIELDS:
+        if values.get(name):
+            values[name] = check_url(values[name], field=name)
+    if values.get("provider_id") is not None:
+        fetch(session, viewer, m.Provider, values["provider_id"])
+    assign(item, values)
+    session.add(item)
+    session.flush()
+    if data.tags is not strawberry.UNSET:
+        set_tags(session, m.ItemTag, "item_id", item.id, data.tags or [])
+
+
+def check_url(value: str, *, field: str) -> str:
+    parsed = urlparse(value.strip())
+    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+        raise InvalidInput(f"{field} must be an http(s) URL", field=to_camel_case(field))
+    return value.strip()
+
+
+def set_tags(
+    session: Session, link: type[Any], column: str, owner_id: UUID, names: list[str]
+) -> None:
+    """Replace the tags of ``owner_id`` in ``link`` by ``names``, creating unknown tags."""
+    wanted = list(dict.fromkeys(name.strip() for name in names if name.strip()))
+    existing = {t.name: t for t in session.exec(select(m.Tag).where(m.Tag.name.in_(wanted)))}
+    for name in wanted:
+        if name not in existing:
+            existing[name] = m.Tag(name=name)
+            session.add(existing[name])
+    session.flush()
+    session.exec(delete(link).where(getattr(link, column) == owner_id))
+    session.add_all(link(**{column: owner_id, "tag_id": existing[name].id}) for name in wanted)
+    session.flush()
+
+
+@strawberry.type
+class ItemMutations:
+    @strawberry.mutation
+    async def create_item(self, input: ItemInput) -> ItemPayload:
+        return await mutate(create_item, input)
+
+    @strawberry.mutation
+    async def update_item(self, id: UUID, input: ItemInput) -> ItemPayload:
+        return await mutate(update_item, id, input)
+
+    @strawberry.mutation(description="Delete an item with its results, jobs and annotations.")
+    async def delete_item(self, id: UUID) -> DeletePayload:
+        data_dir = current_scope().settings.data_dir
+        return await mutate(delete_item, id, data_dir, convert=deleted)

@@ -1,0 +1,104 @@
+"""Who sees and who changes what, as SQL clauses so lists, loaders and lookups share one rule.
+
+Shareable objects (items, selections, experiences, tasks, annotation tracks) are visible when
+public, to their author and to admins. Derived objects follow the object they hang off: a result
+or an annotation track is visible with its item, an annotation with its track, a job with its
+task. Providers, processors, presets and tags are catalogue data, visible to all readers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+from strawberry import Info
+from strawberry.permission import BasePermission
+
+from timeside_gql.api.errors import Forbidden
+from timeside_gql.db import models as m
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The caller of one request, reduced to what the rules need."""
+
+    user_id: UUID | None = None
+    is_admin: bool = False
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user_id is None
+
+    @classmethod
+    def of(cls, user: m.User | None) -> Viewer:
+        return cls() if user is None else cls(user_id=user.id, is_admin=user.is_admin)
+
+
+ANONYMOUS = Viewer()
+
+
+def _shareable(model: type[m.Shareable], viewer: Viewer) -> ColumnElement[bool]:
+    if viewer.is_anonymous:
+        return model.is_public == sa.true()
+    return sa.or_(model.is_public == sa.true(), model.author_id == viewer.user_id)
+
+
+def _visible_ids(model: type[Any], viewer: Viewer) -> sa.Select[Any]:
+    return sa.select(model.id).where(visible(model, viewer))
+
+
+_RULES: dict[type[Any], Callable[[Viewer], ColumnElement[bool]]] = {
+    m.Item: lambda v: _shareable(m.Item, v),
+    m.Selection: lambda v: _shareable(m.Selection, v),
+    m.Experience: lambda v: _shareable(m.Experience, v),
+    m.Task: lambda v: _shareable(m.Task, v),
+    m.AnnotationTrack: lambda v: sa.and_(
+        _shareable(m.AnnotationTrack, v), m.AnnotationTrack.item_id.in_(_visible_ids(m.Item, v))
+    ),
+    m.Annotation: lambda v: m.Annotation.track_id.in_(_visible_ids(m.AnnotationTrack, v)),
+    m.Result: lambda v: m.Result.item_id.in_(_visible_ids(m.Item, v)),
+    m.Job: lambda v: m.Job.task_id.in_(_visible_ids(m.Task, v)),
+}
+
+
+def visible(model: type[Any], viewer: Viewer) -> ColumnElement[bool]:
+    """WHERE clause keeping the rows of ``model`` that ``viewer`` may read."""
+    rule = _RULES.get(model)
+    if rule is None or viewer.is_admin:
+        return sa.true()
+    return rule(viewer)
+
+
+def require_user(viewer: Viewer) -> UUID:
+    """The caller's id; anonymous callers write nothing."""
+    if viewer.user_id is None:
+        raise Forbidden("log in to change data")
+    return viewer.user_id
+
+
+def require_admin(viewer: Viewer) -> None:
+    require_user(viewer)
+    if not viewer.is_admin:
+        raise Forbidden("only administrators may change this")
+
+
+def require_owner(author_id: UUID | None, viewer: Viewer) -> None:
+    """Only the author or an admin changes a shareable object (ownerless ones: admins only)."""
+    require_user(viewer)
+    if not viewer.is_admin and author_id != viewer.user_id:
+        raise Forbidden("only the author or an administrator may change this")
+
+
+class CanRead(BasePermission):
+    """Every query field: anonymous readers pass unless TIMESIDE_REQUIRE_LOGIN is set."""
+
+    message = "authentication required"
+    error_extensions = {"code": "UNAUTHENTICATED"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        context = info.context
+        return not (context.settings.require_login and context.viewer.is_anonymous)

@@ -1,0 +1,60 @@
+"""The schema, and the extensions each deployment runs it with.
+
+``schema`` (no limits) is what ``export-schema`` prints; ``build_schema(settings)`` adds the
+database scope, the depth and alias limits and, outside debug, error masking. Extensions do not
+change the SDL, so the exported file describes both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.types import ExecutionContext
+
+from timeside_gql.api.errors import ERROR_TYPES, ClientError
+from timeside_gql.api.mutations import Mutation
+from timeside_gql.api.queries import Query
+from timeside_gql.api.scope import DatabaseExtension
+from timeside_gql.settings import Settings
+
+
+class Schema(strawberry.Schema):
+    """Logs only the errors worth a look: not those the client caused."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        internal = [error for error in errors if is_internal(error)]
+        super().process_errors(internal, execution_context)
+
+
+def _schema(extensions: list[Any]) -> Schema:
+    return Schema(query=Query, mutation=Mutation, types=ERROR_TYPES, extensions=extensions)
+
+
+def is_internal(error: GraphQLError) -> bool:
+    """Mask everything but request errors (syntax, validation) and our ClientErrors."""
+    original = error.original_error
+    return original is not None and not isinstance(original, ClientError | GraphQLError)
+
+
+def build_schema(settings: Settings) -> Schema:
+    extensions: list[Any] = [
+        DatabaseExtension,
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+    ]
+    if not settings.debug:
+        extensions.append(lambda: MaskErrors(should_mask_error=is_internal))
+    return _schema(extensions)
+
+
+schema = _schema([])
+
+
+def sdl() -> str:
+    """The schema as SDL, newline-terminated: the content of schema.graphql."""
+    return str(schema) + "\n"

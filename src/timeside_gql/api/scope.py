@@ -1,0 +1,106 @@
+"""The database side of one GraphQL operation: one session, its loaders, its transactions.
+
+The request context lives as long as a WebSocket connection and is shared by the operations it
+carries, so per-operation state cannot hang off it. :class:`DatabaseExtension` opens an
+:class:`OperationScope` around each operation and publishes it in a context variable, which the
+resolvers (and the tasks graphql-core spawns for them) read through :func:`current_scope`.
+
+The session is synchronous (SQLite and PostgreSQL alike); its calls run in a worker thread so
+the event loop keeps serving, one at a time so the session is never used concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from functools import partial
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from anyio import to_thread
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+from strawberry.extensions import SchemaExtension
+
+from timeside_gql.api.loaders import Loaders
+from timeside_gql.api.permissions import Viewer
+from timeside_gql.settings import Settings
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_current: ContextVar[OperationScope] = ContextVar("timeside_operation_scope")
+
+
+class OperationScope:
+    """Owns the session of one operation; ``read`` and ``write`` run code against it."""
+
+    def __init__(self, sessions: sessionmaker[Session], viewer: Viewer, settings: Settings) -> None:
+        self._sessions = sessions
+        self.settings = settings
+        self._session: Session | None = None
+        self._lock = asyncio.Lock()
+        self.viewer = viewer
+        self.loaders = Loaders(self.read, viewer)
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._sessions()
+        return self._session
+
+    async def read(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn(session, ...)`` in a worker thread; the transaction stays open for reads."""
+        async with self._lock:
+            return await to_thread.run_sync(partial(fn, self.session, *args, **kwargs))
+
+    async def write(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run ``fn(session, ...)`` as one transaction: committed if it returns, else rolled back.
+
+        The loaders are renewed afterwards so later fields see the change.
+        """
+        try:
+            async with self._lock:
+                return await to_thread.run_sync(
+                    partial(_transaction, fn, self.session, args, kwargs)
+                )
+        finally:
+            self.loaders = Loaders(self.read, self.viewer)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+def _transaction(fn: Callable[..., T], session: Session, args: Any, kwargs: Any) -> T:
+    try:
+        result = fn(session, *args, **kwargs)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return result
+
+
+def current_scope() -> OperationScope:
+    """The scope of the operation being executed (set by :class:`DatabaseExtension`)."""
+    return _current.get()
+
+
+class DatabaseExtension(SchemaExtension):
+    """Opens the operation scope before parsing and closes its session after the response."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        scope = OperationScope(context.sessions, context.viewer, context.settings)
+        token = _current.set(scope)
+        try:
+            yield
+        finally:
+            _current.reset(token)
+            scope.close()

@@ -1,0 +1,59 @@
+"""Annotation tracks on items and their time-stamped annotations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
+
+import strawberry
+
+from timeside_gql.api.types.base import Entity, as_type, as_types, loaders, maps
+from timeside_gql.api.types.catalog import Tag
+from timeside_gql.api.types.owned import Owned
+from timeside_gql.db import models as m
+
+if TYPE_CHECKING:
+    from timeside_gql.api.types.items import Item
+
+_ITEMS = strawberry.lazy("timeside_gql.api.types.items")
+
+
+@maps(m.AnnotationTrack)
+@strawberry.type(description="A layer of annotations on one item.")
+class AnnotationTrack(Owned):
+    title: str
+    description: str
+    overlapping: bool = strawberry.field(description="Whether annotations may overlap in time.")
+    item_id: strawberry.Private[UUID]
+
+    @strawberry.field
+    async def item(self) -> Annotated[Item, _ITEMS]:
+        return as_type(await loaders().by_id(m.Item).load(self.item_id))
+
+    @strawberry.field(description="Annotations in time order.")
+    async def annotations(self) -> list[Annotation]:
+        loader = loaders().by_column(
+            m.Annotation, "track_id", order_by=[m.Annotation.start, m.Annotation.id]
+        )
+        return as_types(await loader.load(self.id))
+
+
+@maps(m.Annotation)
+@strawberry.type(description="A labelled time range of a track, in seconds.")
+class Annotation(Entity):
+    start: float
+    stop: float
+    title: str
+    description: str
+    track_id: strawberry.Private[UUID]
+
+    @strawberry.field
+    async def track(self) -> AnnotationTrack:
+        return as_type(await loaders().by_id(m.AnnotationTrack).load(self.track_id))
+
+    @strawberry.field
+    async def tags(self) -> list[Tag]:
+        loader = loaders().linked(
+            m.AnnotationTag, "annotation_id", "tag_id", m.Tag, order_by=[m.Tag.name]
+        )
+        return as_types(await loader.load(self.id))

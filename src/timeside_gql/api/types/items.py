@@ -1,0 +1,96 @@
+"""Items (audio with its metadata) and selections (nested sets of items)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
+
+import strawberry
+
+from timeside_gql.api.types.base import as_type, as_types, loaders, maps
+from timeside_gql.api.types.catalog import Provider, Tag
+from timeside_gql.api.types.owned import Owned
+from timeside_gql.db import models as m
+
+if TYPE_CHECKING:
+    from timeside_gql.api.types.annotations import AnnotationTrack
+    from timeside_gql.api.types.tasks import Result, Task
+
+_TASKS = strawberry.lazy("timeside_gql.api.types.tasks")
+_ANNOTATIONS = strawberry.lazy("timeside_gql.api.types.annotations")
+
+
+@maps(m.Item)
+@strawberry.type(description="A piece of audio: a file, a URL or a provider's track.")
+class Item(Owned):
+    title: str
+    description: str
+    artist: str
+    album: str
+    source_file: str | None = strawberry.field(description="Path relative to the data dir.")
+    source_url: str | None
+    external_id: str | None
+    external_uri: str | None
+    picture_url: str | None
+    sha1: str | None
+    mime_type: str | None
+    audio_duration: float | None = strawberry.field(description="Seconds.")
+    samplerate: int | None
+    channels: int | None
+    provider_id: strawberry.Private[UUID | None]
+
+    @strawberry.field
+    async def provider(self) -> Provider | None:
+        if self.provider_id is None:
+            return None
+        return as_type(await loaders().by_id(m.Provider).load(self.provider_id))
+
+    @strawberry.field
+    async def tags(self) -> list[Tag]:
+        loader = loaders().linked(m.ItemTag, "item_id", "tag_id", m.Tag, order_by=[m.Tag.name])
+        return as_types(await loader.load(self.id))
+
+    @strawberry.field(description="Results computed on this item, newest first.")
+    async def results(self) -> list[Annotated[Result, _TASKS]]:
+        return as_types(await loaders().by_column(m.Result, "item_id").load(self.id))
+
+    @strawberry.field(description="Tasks run on this item directly (not through a selection).")
+    async def tasks(self) -> list[Annotated[Task, _TASKS]]:
+        return as_types(await loaders().by_column(m.Task, "item_id").load(self.id))
+
+    @strawberry.field(description="Selections that list this item directly.")
+    async def selections(self) -> list[Selection]:
+        loader = loaders().linked(m.SelectionItem, "item_id", "selection_id", m.Selection)
+        return as_types(await loader.load(self.id))
+
+    @strawberry.field
+    async def annotation_tracks(self) -> list[Annotated[AnnotationTrack, _ANNOTATIONS]]:
+        return as_types(await loaders().by_column(m.AnnotationTrack, "item_id").load(self.id))
+
+
+@maps(m.Selection)
+@strawberry.type(description="A set of items and of other selections, nested without cycles.")
+class Selection(Owned):
+    title: str
+    description: str
+
+    @strawberry.field(description="Items listed directly in this selection.")
+    async def items(self) -> list[Item]:
+        loader = loaders().linked(m.SelectionItem, "selection_id", "item_id", m.Item)
+        return as_types(await loader.load(self.id))
+
+    @strawberry.field(description="Selections nested directly in this one.")
+    async def children(self) -> list[Selection]:
+        loader = loaders().linked(m.SelectionChild, "parent_id", "child_id", m.Selection)
+        return as_types(await loader.load(self.id))
+
+    @strawberry.field(description="Selections this one is nested in.")
+    async def parents(self) -> list[Selection]:
+        loader = loaders().linked(m.SelectionChild, "child_id", "parent_id", m.Selection)
+        return as_types(await loader.load(self.id))
+
+    @strawberry.field(
+        description="Items of this selection and of all nested ones, each once, newest first."
+    )
+    async def all_items(self) -> list[Item]:
+        return as_types(await loaders().selection_items().load(self.id))

@@ -1,0 +1,103 @@
+"""Execution: tasks, their per-item jobs, and the results they produce."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
+
+import strawberry
+
+from timeside_gql.api.types.base import Entity, as_type, as_types, loaders, maps
+from timeside_gql.api.types.catalog import Preset
+from timeside_gql.api.types.enums import JobStatus, ResultStatus, TaskStatus
+from timeside_gql.api.types.experiences import Experience
+from timeside_gql.api.types.owned import Owned
+from timeside_gql.db import models as m
+
+if TYPE_CHECKING:
+    from timeside_gql.api.types.items import Item, Selection
+
+_ITEMS = strawberry.lazy("timeside_gql.api.types.items")
+
+
+@maps(m.Task)
+@strawberry.type(description="An experience run on an item and/or a selection.")
+class Task(Owned):
+    status: TaskStatus
+    items_total: int
+    items_done: int
+    items_failed: int
+    error: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    experience_id: strawberry.Private[UUID]
+    selection_id: strawberry.Private[UUID | None]
+    item_id: strawberry.Private[UUID | None]
+
+    @strawberry.field
+    async def experience(self) -> Experience | None:
+        return as_type(await loaders().by_id(m.Experience).load(self.experience_id))
+
+    @strawberry.field
+    async def selection(self) -> Annotated[Selection, _ITEMS] | None:
+        if self.selection_id is None:
+            return None
+        return as_type(await loaders().by_id(m.Selection).load(self.selection_id))
+
+    @strawberry.field
+    async def item(self) -> Annotated[Item, _ITEMS] | None:
+        if self.item_id is None:
+            return None
+        return as_type(await loaders().by_id(m.Item).load(self.item_id))
+
+    @strawberry.field(description="One job per item of the task.")
+    async def jobs(self) -> list[Job]:
+        return as_types(await loaders().by_column(m.Job, "task_id").load(self.id))
+
+    @strawberry.field(description="Results of the experience's presets on the task's items.")
+    async def results(self) -> list[Result]:
+        return as_types(await loaders().task_results().load(self.id))
+
+
+@maps(m.Job)
+@strawberry.type(description="The run of a task's experience on one item.")
+class Job(Entity):
+    status: JobStatus
+    progress: float = strawberry.field(description="Fraction done, 0 to 1.")
+    error: str | None
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    task_id: strawberry.Private[UUID]
+    item_id: strawberry.Private[UUID]
+
+    @strawberry.field
+    async def task(self) -> Task | None:
+        return as_type(await loaders().by_id(m.Task).load(self.task_id))
+
+    @strawberry.field
+    async def item(self) -> Annotated[Item, _ITEMS] | None:
+        return as_type(await loaders().by_id(m.Item).load(self.item_id))
+
+
+@maps(m.Result)
+@strawberry.type(description="The output of one preset on one item.")
+class Result(Entity):
+    status: ResultStatus
+    hdf5_path: str | None = strawberry.field(description="Path relative to the data dir.")
+    file_path: str | None = strawberry.field(description="Path relative to the data dir.")
+    mime_type: str | None
+    run_time: float | None = strawberry.field(description="Seconds.")
+    processor_version: str | None
+    error: str | None
+    item_id: strawberry.Private[UUID]
+    preset_id: strawberry.Private[UUID]
+
+    @strawberry.field
+    async def item(self) -> Annotated[Item, _ITEMS]:
+        return as_type(await loaders().by_id(m.Item).load(self.item_id))
+
+    @strawberry.field
+    async def preset(self) -> Preset:
+        return as_type(await loaders().by_id(m.Preset).load(self.preset_id))

@@ -1,0 +1,81 @@
+"""An app per test over the shared ``engine`` fixture (SQLite and PostgreSQL), and callers.
+
+``api`` posts GraphQL documents as anonymous, ``alice``, ``bob`` (plain users) or ``admin``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from starlette.testclient import TestClient
+
+from timeside_gql.api.app import create_app
+from timeside_gql.db import auth
+from timeside_gql.settings import Settings
+
+USERS = {"alice": False, "bob": False, "admin": True}
+
+
+@dataclass
+class Api:
+    """Posts documents to /graphql; ``as_`` picks who is calling."""
+
+    client: TestClient
+    tokens: dict[str, str]
+    ids: dict[str, Any]
+
+    def __call__(
+        self, query: str, variables: dict[str, Any] | None = None, *, as_: str | None = None
+    ) -> dict[str, Any]:
+        """The ``data`` of a response that must have no errors."""
+        body = self.raw(query, variables, as_=as_)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    def raw(
+        self, query: str, variables: dict[str, Any] | None = None, *, as_: str | None = None
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.tokens[as_]}"} if as_ else {}
+        response = self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings(data_dir=tmp_path, debug=False, **overrides)
+
+
+@pytest.fixture
+def users(engine: Engine) -> tuple[dict[str, str], dict[str, Any]]:
+    tokens, ids = {}, {}
+    with Session(engine, expire_on_commit=False) as session:
+        for name, is_admin in USERS.items():
+            user = auth.create_user(session, name, f"{name}-password", is_admin=is_admin)
+            tokens[name] = auth.issue_token(session, user, name="test")[1]
+            ids[name] = user.id
+        session.commit()
+    return tokens, ids
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def client(engine: Engine, settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, engine=engine)) as client:
+        yield client
+
+
+@pytest.fixture
+def api(client: TestClient, users: tuple[dict[str, str], dict[str, Any]]) -> Api:
+    return Api(client, *users)
