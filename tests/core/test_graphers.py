@@ -292,3 +292,30 @@ def test_render_rejects_an_empty_window():
         render(events, W, H, start=1.0, stop=1.0)
     with pytest.raises(RenderError):
         render(events, 0, H)
+
+
+def test_analyzer_grapher_pictures_a_parent_analyzer_result(half_sine):
+    presets = [
+        ("level", {}),
+        ("analyzer_grapher", {"analyzer": "level", "result": "level.rms", "width": W, "height": H}),
+        ("analyzer_grapher", {"analyzer": "level", "result": "nope"}),
+        ("analyzer_grapher", {}),
+    ]
+    level, picture, unknown, missing = pipeline.run(half_sine, presets)
+    assert level.ok and picture.ok, picture.error
+    image = Image.open(io.BytesIO(picture.artifacts[0].data))
+    assert image.size == (W, H) and mask(image).any()
+    assert "no result 'nope'" in unknown.error
+    assert "'analyzer' is a required property" in missing.error
+
+
+def test_analyzer_graphers_name_their_analyzer():
+    for pid, analyzer in {
+        "grapher_onset_detection_function": "onset_detection_function",
+        "grapher_loudness_itu": "loudness_itu",
+        "grapher_waveform": "waveform_analyzer",
+        "spectrogram": "spectrogram_analyzer",
+    }.items():
+        grapher = get_processor(pid)({})
+        assert grapher.parents() == ((analyzer, {}),)
+        assert "analyzer" not in grapher.parameters_schema["properties"]

@@ -3,6 +3,7 @@
 Importing the package registers the grapher processors.
 """
 
+from timeside_gql.core.graphers import analysis as analysis
 from timeside_gql.core.graphers import spectrogram as spectrogram
 from timeside_gql.core.graphers import waveform as waveform
 from timeside_gql.core.graphers.render import RenderError, render
