@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import func, select
 
 from tests.db import factories
 from timeside_gql.db.engine import normalize_url, session_scope
@@ -63,3 +67,23 @@ def test_naive_datetimes_are_refused(engine: Engine) -> None:
         user = factories.user(session)
         user.created_at = user.created_at.replace(tzinfo=None)
         session.flush()
+
+
+def test_concurrent_read_then_write_transactions_queue_instead_of_failing(
+    engine: Engine,
+) -> None:
+    """SQLite's classic trap: a deferred read-then-write loses to a concurrent commit."""
+    barrier = threading.Barrier(2, timeout=10)
+
+    def bump(name: str) -> None:
+        with session_scope(engine) as session:
+            session.exec(select(func.count()).select_from(User)).one()
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=0.5)  # both have read (unless the first holds a lock)
+            factories.user(session, name)
+
+    with ThreadPoolExecutor(2) as pool:
+        for done in [pool.submit(bump, "a"), pool.submit(bump, "b")]:
+            done.result()
+    with session_scope(engine) as session:
+        assert sorted(session.exec(select(User.username))) == ["a", "b"]

@@ -50,7 +50,11 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front. A deferred transaction that reads, then writes
+    # after another connection committed fails at once with "database is locked" (the busy
+    # timeout does not apply); immediate ones queue on the timeout instead. Readers outside
+    # transactions are never blocked (WAL); keep transactions short.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager
