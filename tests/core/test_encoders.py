@@ -219,3 +219,12 @@ def test_encoder_segment_past_the_end_fails_alone(tmp_path, stereo_wav):
     )
     assert wav.ok and decode.probe(wav.artifacts[0].path).duration == pytest.approx(2.0)
     assert "empty segment" in late.error
+
+
+@pytest.mark.parametrize(("fmt", "channels"), [("flac", 6), ("m4a", 6), ("ogg", 6), ("mp3", 2)])
+def test_multichannel_kept_where_the_codec_allows(tone, fmt, channels):
+    surround = np.concatenate([tone * (k + 1) / 8 for k in range(6)])
+    settings = EncodeSettings(samplerate=SR, channels=6)
+    data = b"".join(encoders.encode_chunks(blocks(surround), fmt, settings))
+    with av.open(io.BytesIO(data)) as container:
+        assert container.streams.audio[0].codec_context.channels == channels

@@ -21,6 +21,8 @@ class AudioFormat:
     container: str
     sample_rate: int | None = None
     """Forced output rate (Opus works at 48 kHz); None keeps the source rate."""
+    max_channels: int = 8
+    """More channels than this are downmixed to stereo (LAME encodes at most two)."""
     default_bitrate: int | None = None
     """Bits per second for lossy codecs; None for lossless ones."""
     stream_options: dict[str, str] = field(default_factory=dict)
@@ -44,6 +46,7 @@ FORMATS: dict[str, AudioFormat] = {
             extension="mp3",
             codec="libmp3lame",
             container="mp3",
+            max_channels=2,
             default_bitrate=192_000,
         ),
         AudioFormat(

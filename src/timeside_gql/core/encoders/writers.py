@@ -14,6 +14,7 @@ Two outputs share one writer per format:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterable, Iterator
@@ -106,7 +107,7 @@ class _PyAVWriter:
             self._stream = self._container.add_stream(
                 spec.codec,
                 rate=spec.sample_rate or settings.samplerate,
-                layout=in_layout if settings.channels <= 2 else "stereo",
+                layout=in_layout if settings.channels <= spec.max_channels else "stereo",
             )
             context = self._stream.codec_context
             bitrate = settings.bitrate or spec.default_bitrate
@@ -127,7 +128,8 @@ class _PyAVWriter:
         self._container.close()
 
     def abort(self) -> None:
-        self._container.close()
+        with contextlib.suppress(av.FFmpegError, OSError):
+            self._container.close()
 
     def _mux(self, frame: av.AudioFrame | None) -> None:
         try:
