@@ -1,0 +1,37 @@
+"""The Dramatiq actors: thin, id-only messages around ``jobs.execution``.
+
+Importing this module declares them on this process's broker (``jobs.broker``); the worker
+command points Dramatiq's CLI here.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import dramatiq
+
+from timeside_gql.jobs import execution
+from timeside_gql.jobs.broker import JOBS_QUEUE, TASKS_QUEUE, get_broker
+from timeside_gql.settings import get_settings
+
+broker = get_broker()
+
+
+def _task_gave_up(task_id: str, *, error: str) -> None:
+    execution.fail_task(uuid.UUID(task_id), error)
+
+
+def _job_gave_up(job_id: str, *, error: str) -> None:
+    execution.end_job(uuid.UUID(job_id), error=error)
+
+
+@dramatiq.actor(broker=broker, queue_name=TASKS_QUEUE, on_give_up=_task_gave_up)
+def fan_out_task(task_id: str) -> None:
+    """pending task → one job message per item."""
+    execution.fan_out(uuid.UUID(task_id), enqueue=lambda job_id: run_job.send(str(job_id)))
+
+
+@dramatiq.actor(broker=broker, queue_name=JOBS_QUEUE, on_give_up=_job_gave_up)
+def run_job(job_id: str) -> None:
+    """Every preset of the task's experience on the job's item."""
+    execution.run_job(uuid.UUID(job_id), settings=get_settings())

@@ -1,0 +1,239 @@
+"""What the actors do: fan a task out into jobs, and run one job (every preset on one item).
+
+A job runs the experience's presets with ONE core ``pipeline.run`` (one decode, shared
+intermediates) over the presets whose result cannot be reused. Each transaction is short: the
+claim, each stored result, the end; computing happens outside any transaction.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, update
+
+from timeside_gql.core import pipeline
+from timeside_gql.core.decode import DecodeError
+from timeside_gql.core.registry import UnknownProcessor, get_processor
+from timeside_gql.db.engine import session_scope
+from timeside_gql.db.models import Experience, Item, Job, JobStatus, ResultStatus, Task, TaskStatus
+from timeside_gql.jobs import lifecycle
+from timeside_gql.jobs.database import get_engine
+from timeside_gql.jobs.notify import Throttle, job_event, publish, result_event, task_event
+from timeside_gql.jobs.results import (
+    Claimed,
+    PresetRun,
+    cache_key,
+    claim_results,
+    fail_results,
+    result_locks,
+    store_outcome,
+)
+from timeside_gql.settings import Settings
+
+CANCEL_POLL_S = 0.5
+
+
+class JobError(Exception):
+    """The job cannot run at all (no audio, undecodable file, cancelled): recorded, not retried."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobPlan:
+    job_id: uuid.UUID
+    task_id: uuid.UUID
+    item_id: uuid.UUID
+    source: Path
+    runs: list[PresetRun]
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# Tasks
+
+
+def fan_out(task_id: uuid.UUID, *, enqueue: Callable[[uuid.UUID], object]) -> None:
+    """Create the task's jobs (pending → running) and enqueue each, after the commit."""
+    with session_scope(get_engine()) as session:
+        job_ids = lifecycle.start_jobs(session, task_id)
+        task = session.get(Task, task_id)
+        event = task_event(task) if task else None
+    for job_id in job_ids:
+        enqueue(job_id)
+    if event:
+        publish(event)
+
+
+def fail_task(task_id: uuid.UUID, error: str) -> None:
+    with session_scope(get_engine()) as session:
+        task = lifecycle.fail_task(session, task_id, error)
+        event = task_event(task) if task else None
+    if event:
+        publish(event)
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs
+
+
+def run_job(job_id: uuid.UUID, *, settings: Settings) -> None:
+    """Claim the job, compute what the cache lacks, end the job and settle its task."""
+    engine = get_engine()
+    with session_scope(engine) as session:
+        job = lifecycle.claim_job(session, job_id, max_attempts=settings.job_max_retries + 1)
+        event = job_event(job) if job else None
+    if job is None or event is None:
+        return
+    publish(event)
+    try:
+        with session_scope(engine) as session:
+            plan = plan_job(session, job)
+        error = compute(plan, engine=engine, settings=settings)
+    except JobError as exc:
+        error = str(exc)
+    end_job(job_id, error=error)
+
+
+def end_job(job_id: uuid.UUID, *, error: str | None) -> None:
+    """running → done/failed (no-op when already ended), then recount the task."""
+    with session_scope(get_engine()) as session:
+        job, task = lifecycle.end_job(session, job_id, error=error)
+        events = [job_event(job)] if job else []
+        events += [task_event(task)] if task else []
+    for event in events:
+        publish(event)
+
+
+def plan_job(session: Session, job: Job) -> JobPlan:
+    item = session.get(Item, job.item_id)
+    task = session.get(Task, job.task_id)
+    if item is None or task is None:
+        raise JobError("its item or task was deleted")
+    if not item.source_file or not item.sha1:
+        raise JobError(f"item {item.id} has no audio yet (not uploaded or not ingested)")
+    experience = session.get(Experience, task.experience_id)
+    presets = experience.presets if experience else []
+    runs = [
+        PresetRun(
+            preset_id=preset.id,
+            pid=preset.processor.pid,
+            version=_version(preset.processor.pid),
+            parameters=dict(preset.parameters),
+            key=cache_key(
+                sha1=item.sha1,
+                pid=preset.processor.pid,
+                version=_version(preset.processor.pid),
+                parameters_hash=preset.parameters_hash,
+            ),
+        )
+        for preset in presets
+    ]
+    return JobPlan(job.id, task.id, item.id, Path(item.source_file), runs)
+
+
+def _version(pid: str) -> str:
+    """The version that will run; empty for a processor this installation no longer has (the
+    pipeline then fails that preset with a readable error)."""
+    try:
+        return str(get_processor(pid).version)
+    except UnknownProcessor:
+        return ""
+
+
+def compute(plan: JobPlan, *, engine: Engine, settings: Settings) -> str | None:
+    """Reuse or compute every result of the plan; the error summary when some failed."""
+    with result_locks(engine, plan.item_id, [run.preset_id for run in plan.runs]):
+        with session_scope(engine) as session:
+            claimed = claim_results(session, plan.item_id, plan.runs, data_dir=settings.data_dir)
+        for result in claimed.reused:
+            publish(result_event(result, task_id=plan.task_id, cached=True))
+        failures = _compute(plan, claimed, engine=engine, settings=settings)
+    if not failures:
+        return None
+    return f"{len(failures)} of {len(plan.runs)} presets failed: " + "; ".join(failures)
+
+
+def _compute(plan: JobPlan, claimed: Claimed, *, engine: Engine, settings: Settings) -> list[str]:
+    if not claimed.to_compute:
+        return []
+    data_dir = settings.data_dir
+    work_root = data_dir / "results"
+    work_root.mkdir(parents=True, exist_ok=True)
+    result_ids = [row.id for _, row in claimed.to_compute]
+    try:
+        with tempfile.TemporaryDirectory(dir=work_root, prefix=".work-") as workdir:
+            outcomes = pipeline.run(
+                data_dir / plan.source,
+                [(run.pid, run.parameters) for run, _ in claimed.to_compute],
+                progress=Throttle(partial(_report_progress, engine, plan.job_id)),
+                cancelled=CancelProbe(engine, plan.task_id),
+                workdir=workdir,
+            )
+            failures = []
+            for (run, row), outcome in zip(claimed.to_compute, outcomes, strict=True):
+                with session_scope(engine) as session:
+                    stored = store_outcome(session, row, outcome, data_dir=data_dir)
+                    event = result_event(stored, task_id=plan.task_id)
+                publish(event)
+                if stored.status == ResultStatus.FAILED:
+                    failures.append(f"{run.pid}: {stored.error}")
+            return failures
+    except (DecodeError, pipeline.Cancelled) as exc:
+        _abandon(engine, plan.task_id, result_ids, describe(exc))
+        raise JobError(describe(exc)) from exc
+    except BaseException as exc:  # time limit, crash of a processor, lost database: re-raised
+        _abandon(engine, plan.task_id, result_ids, describe(exc))
+        raise
+
+
+def _abandon(engine: Engine, task_id: uuid.UUID, result_ids: list[uuid.UUID], error: str) -> None:
+    """Best effort: results whose computation was cut short are failed, not left running."""
+    try:
+        with session_scope(engine) as session:
+            failed = fail_results(session, result_ids, error)
+            events = [result_event(result, task_id=task_id) for result in failed]
+    except Exception:  # the database may be what failed; the next claim recomputes them anyway
+        return
+    for event in events:
+        publish(event)
+
+
+def _report_progress(engine: Engine, job_id: uuid.UUID, fraction: float) -> None:
+    with session_scope(engine) as session:
+        session.exec(
+            update(Job)
+            .where(col(Job.id) == job_id, col(Job.status) == JobStatus.RUNNING)
+            .values(progress=min(max(fraction, 0.0), 1.0))
+        )
+        job = session.get(Job, job_id, populate_existing=True)
+        event = job_event(job) if job else None
+    if event:
+        publish(event)
+
+
+class CancelProbe:
+    """``cancelled()`` for the pipeline: is the task still running? (read at most twice a second)"""
+
+    def __init__(self, engine: Engine, task_id: uuid.UUID) -> None:
+        self.engine = engine
+        self.task_id = task_id
+        self._checked = 0.0
+        self._cancelled = False
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if not self._cancelled and now - self._checked >= CANCEL_POLL_S:
+            self._checked = now
+            with session_scope(self.engine) as session:
+                task = session.get(Task, self.task_id)
+                self._cancelled = task is None or task.status != TaskStatus.RUNNING
+        return self._cancelled

@@ -1,0 +1,69 @@
+"""Execution inside the server process: the event listener and, in embedded mode, the worker.
+
+``serve`` wraps its lifespan in :func:`job_runtime`. With Redis, the server only enqueues and
+listens (workers are separate processes, and Dramatiq redelivers what a dead worker held). In
+embedded mode the stub broker's queue lives in this process's memory, so work left pending or
+running when the previous process stopped is enqueued again at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from dramatiq import Worker
+from sqlalchemy.engine import Engine
+
+from timeside_gql.db.engine import session_scope
+from timeside_gql.jobs import lifecycle
+from timeside_gql.jobs.broker import get_broker, is_embedded
+from timeside_gql.jobs.database import get_engine, set_engine
+from timeside_gql.jobs.events import get_bus
+from timeside_gql.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_MS = 10_000
+
+
+@asynccontextmanager
+async def job_runtime(settings: Settings, engine: Engine) -> AsyncIterator[None]:
+    set_engine(engine)
+    bus = get_bus()
+    await bus.start()
+    worker = await asyncio.to_thread(_start_embedded_worker, settings)
+    try:
+        yield
+    finally:
+        if worker is not None:
+            await asyncio.to_thread(worker.stop, STOP_TIMEOUT_MS)
+        await bus.stop()
+
+
+def _start_embedded_worker(settings: Settings) -> Worker | None:
+    from timeside_gql.jobs import actors  # noqa: F401 - declares the actors on the broker
+
+    broker = get_broker()
+    if not is_embedded(broker):
+        return None
+    broker.emit_after("process_boot")
+    worker = Worker(broker, worker_threads=settings.embedded_worker_threads, worker_timeout=100)
+    worker.start()
+    requeue_unfinished()
+    return worker
+
+
+def requeue_unfinished() -> None:
+    """Enqueue again the pending tasks and the active jobs a stopped process left behind."""
+    from timeside_gql.jobs import actors
+
+    with session_scope(get_engine()) as session:
+        task_ids, job_ids = lifecycle.unfinished(session)
+    for task_id in task_ids:
+        actors.fan_out_task.send(str(task_id))
+    for job_id in job_ids:
+        actors.run_job.send(str(job_id))
+    if task_ids or job_ids:
+        log.info("requeued %d tasks and %d jobs left unfinished", len(task_ids), len(job_ids))

@@ -1,0 +1,116 @@
+"""The whole flow in embedded mode (stub broker, in-process worker), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.jobs.conftest import events_until_end
+from tests.jobs.world import build_world, expected_peak_db, snapshot
+from timeside_gql.core import hdf5
+from timeside_gql.db.engine import session_scope
+from timeside_gql.db.models import JobStatus, ResultStatus, TaskStatus
+from timeside_gql.jobs import execution, lifecycle, service
+
+
+def run(engine, task_id) -> None:
+    with session_scope(engine) as session:
+        service.run_task(session, task_id)
+
+
+async def test_selection_task_runs_every_preset_once_per_item(embedded, engine, data_dir):
+    world = build_world(engine, data_dir)
+    listening = asyncio.create_task(events_until_end(embedded, world.task_id))
+    await asyncio.sleep(0)
+    await asyncio.to_thread(run, engine, world.task_id)
+    events = await listening
+
+    task, jobs, results = snapshot(engine, world.task_id)
+    assert task.status == TaskStatus.FAILED  # the bad preset failed on every item
+    assert (task.items_total, task.items_done, task.items_failed) == (3, 0, 3)
+    assert sorted(job.item_id for job in jobs) == sorted(world.item_ids)
+    assert all(job.status == JobStatus.FAILED and job.progress == 1.0 for job in jobs)
+    assert all("1 of 4 presets failed: level: " in job.error for job in jobs)
+
+    assert len(results) == 3 * 4
+    by_key = {(r.item_id, r.preset_id): r for r in results}
+    for item_id, amplitude in world.amplitudes.items():
+        bad = by_key[item_id, world.preset_ids["bad"]]
+        assert bad.status == ResultStatus.FAILED
+        assert "no_such_parameter" in bad.error
+        level = by_key[item_id, world.preset_ids["level"]]
+        assert level.status == ResultStatus.DONE
+        assert level.hdf5_path == f"results/{item_id}/{level.id}.hdf5"
+        values = {r.id: r.data.item() for r in hdf5.read(data_dir / level.hdf5_path)}
+        assert values["level.max"] == pytest.approx(expected_peak_db(amplitude), abs=0.05)
+        assert values["level.rms"] == pytest.approx(expected_peak_db(amplitude) - 3.01, abs=0.05)
+        png = by_key[item_id, world.preset_ids["waveform_simple"]]
+        assert png.mime_type == "image/png"
+        assert (data_dir / png.file_path).read_bytes().startswith(b"\x89PNG")
+    assert not list(data_dir.glob("results/**/.*.tmp"))
+
+    kinds = [event["type"] for event in events]
+    assert kinds[0] == "task" and events[0]["status"] == "pending"
+    assert {"job", "result"} <= set(kinds)
+    progress = [e["progress"] for e in events if e["type"] == "job" and e["status"] == "running"]
+    assert progress and max(progress) <= 1.0
+    assert sum(e["type"] == "result" for e in events) == 12
+
+
+async def test_second_run_reuses_every_result_without_computing(embedded, engine, data_dir):
+    world = build_world(engine, data_dir, failing=False, grapher=False)
+    first = asyncio.create_task(events_until_end(embedded, world.task_id))
+    await asyncio.sleep(0)
+    await asyncio.to_thread(run, engine, world.task_id)
+    await first
+    _, _, before = snapshot(engine, world.task_id)
+    stamps = {r.id: (r.updated_at, (data_dir / r.hdf5_path).stat().st_mtime_ns) for r in before}
+
+    second = asyncio.create_task(events_until_end(embedded, world.task_id))
+    await asyncio.sleep(0)
+    await asyncio.to_thread(run, engine, world.task_id)
+    events = await second
+
+    task, _, after = snapshot(engine, world.task_id)
+    assert task.status == TaskStatus.DONE and task.items_done == 3
+    assert {r.id: (r.updated_at, (data_dir / r.hdf5_path).stat().st_mtime_ns) for r in after} == (
+        stamps
+    )
+    results = [e for e in events if e["type"] == "result"]
+    assert len(results) == 6 and all(e["cached"] for e in results)
+
+
+def test_cancel_stops_the_running_job_and_the_queued_ones(runtime, settings, engine, data_dir):
+    """Driven step by step (no worker): the job is claimed, the task cancelled, then the job
+    computes; its pipeline checks for cancellation before the first block and gives up."""
+    world = build_world(engine, data_dir, failing=False)
+    with session_scope(engine) as session:
+        service.run_task(session, world.task_id)
+    job_ids: list = []
+    execution.fan_out(world.task_id, enqueue=job_ids.append)
+    with session_scope(engine) as session:
+        running = lifecycle.claim_job(session, job_ids[0], max_attempts=3)
+        plan = execution.plan_job(session, running)
+    with session_scope(engine) as session:
+        service.cancel_task(session, world.task_id)
+
+    with pytest.raises(execution.JobError, match="cancelled"):
+        execution.compute(plan, engine=engine, settings=settings)
+    for job_id in job_ids:
+        execution.run_job(job_id, settings=settings)  # queued messages still arrive: no-ops
+
+    task, jobs, results = snapshot(engine, world.task_id)
+    assert task.status == TaskStatus.CANCELLED and task.finished_at is not None
+    assert [job.status for job in jobs] == [JobStatus.CANCELLED] * 3
+    assert results and all(r.item_id == running.item_id for r in results)
+    assert all(r.status == ResultStatus.FAILED and "cancelled" in r.error for r in results)
+
+
+def test_a_running_task_cannot_be_run_again(runtime, engine, data_dir):
+    world = build_world(engine, data_dir)
+    with session_scope(engine) as session:
+        lifecycle.mark_pending(session, world.task_id)
+        lifecycle.start_jobs(session, world.task_id)
+    with pytest.raises(lifecycle.TaskStateError, match="is running"), session_scope(engine) as s:
+        lifecycle.mark_pending(s, world.task_id)
