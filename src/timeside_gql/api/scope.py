@@ -52,9 +52,13 @@ class OperationScope:
     async def read(
         self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run ``fn(session, ...)`` in a worker thread; the transaction stays open for reads."""
-        async with self._lock:
-            return await to_thread.run_sync(partial(fn, self.session, *args, **kwargs))
+        """Run ``fn(session, ...)`` in a worker thread, as a transaction of its own.
+
+        Ending the transaction after each batch returns the connection between awaits: no
+        PostgreSQL connection idles in a transaction, no SQLite lock outlives the batch. The
+        price is that one operation may see commits made between its batches.
+        """
+        return await self._transaction(fn, *args, **kwargs)
 
     async def write(
         self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
@@ -64,12 +68,14 @@ class OperationScope:
         The loaders are renewed afterwards so later fields see the change.
         """
         try:
-            async with self._lock:
-                return await to_thread.run_sync(
-                    partial(_transaction, fn, self.session, args, kwargs)
-                )
+            return await self._transaction(fn, *args, **kwargs)
         finally:
             self.loaders = Loaders(self.read, self.viewer)
+
+    async def _transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        work = partial(_transaction, fn, self.session, args, kwargs)
+        async with self._lock:
+            return await to_thread.run_sync(work)
 
     def close(self) -> None:
         if self._session is not None:

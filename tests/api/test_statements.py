@@ -1,0 +1,88 @@
+"""Every relation goes through a DataLoader: the statement count does not grow with the rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from tests.api.conftest import Api
+from tests.db import factories as f
+from timeside_gql.db import models as m
+
+QUERY = """
+query($first: Int!) {
+  items(first: $first) {
+    totalCount
+    edges { node {
+      title author { username } tags { name } provider { pid }
+      results { status item { title } preset { parameters processor { pid version } } }
+      selections { title allItems { title } }
+      annotationTracks { title annotations { start tags { name } } }
+    } }
+  }
+}"""
+
+
+def seed(engine: Engine, count: int, batch: str, author_id: UUID) -> None:
+    """``count`` items, each with two results, a selection, a tag and an annotated track."""
+    with Session(engine) as session:
+        provider = f.add(session, m.Provider(pid=f"provider {batch}"))
+        tag = f.add(session, m.Tag(name=f"tag {batch}"))
+        processors = [f.processor(session, f"{pid} {batch}") for pid in ("level", "waveform")]
+        presets = [f.preset(session, processor) for processor in processors]
+        for index in range(count):
+            item = f.item(session, f"item {index}", provider_id=provider.id, author_id=author_id)
+            f.add(session, m.ItemTag(item_id=item.id, tag_id=tag.id))
+            for preset in presets:
+                f.result(session, item, preset)
+            f.selection(session, f"selection {index}", items=[item])
+            track = f.add(session, m.AnnotationTrack(item_id=item.id, title="track"))
+            note = f.add(session, m.Annotation(track_id=track.id, start=0, stop=1))
+            f.add(session, m.AnnotationTag(annotation_id=note.id, tag_id=tag.id))
+        session.commit()
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def run(api: Api, engine: Engine, count: int) -> list[str]:
+    with counting(engine) as statements:
+        data = api(QUERY, {"first": count}, as_="alice")
+    nodes = [edge["node"] for edge in data["items"]["edges"]]
+    assert data["items"]["totalCount"] == count
+    assert len(nodes) == count
+    assert all(len(node["results"]) == 2 for node in nodes)
+    assert all(node["results"][0]["preset"]["processor"]["version"] == "1.0" for node in nodes)
+    assert all(node["selections"][0]["allItems"] == [{"title": node["title"]}] for node in nodes)
+    assert all(node["annotationTracks"][0]["annotations"][0]["tags"] for node in nodes)
+    return statements
+
+
+def test_statement_count_is_constant(api: Api, engine: Engine) -> None:
+    api("{ me { id } }", as_="alice")  # a token's first use is recorded: keep it out of the count
+    seed(engine, 5, "a", api.ids["alice"])
+    few = run(api, engine, 5)
+    seed(engine, 45, "b", api.ids["alice"])
+    many = run(api, engine, 50)
+    assert [s.split()[0] for s in few] == [s.split()[0] for s in many]
+    # The token check, then per query level: the page, the count and one SELECT per relation
+    # (author, tags, provider, results, result.item, preset, processor, selections, allItems,
+    # annotationTracks, annotations, annotation tags).
+    reads = [s for s in many if s.split(None, 1)[0].upper() in {"SELECT", "WITH"}]
+    assert len(reads) == 1 + 2 + 12, "\n\n".join(reads)
