@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import av
 import numpy as np
@@ -104,10 +104,13 @@ class _PyAVWriter:
         self._samplerate = settings.samplerate
         try:
             self._container = av.open(target, "w", format=spec.container, options=dict(options))
-            self._stream = self._container.add_stream(
-                spec.codec,
-                rate=spec.sample_rate or settings.samplerate,
-                layout=in_layout if settings.channels <= spec.max_channels else "stereo",
+            self._stream = cast(
+                av.AudioStream,
+                self._container.add_stream(
+                    spec.codec,
+                    rate=spec.sample_rate or settings.samplerate,
+                    layout=in_layout if settings.channels <= spec.max_channels else "stereo",
+                ),
             )
             context = self._stream.codec_context
             bitrate = settings.bitrate or spec.default_bitrate
