@@ -46,7 +46,7 @@ def job_middleware(settings: Settings, *, embedded: bool) -> list[Middleware]:
 
 
 def build_broker(settings: Settings) -> Broker:
-    embedded = settings.redis_url is None
+    embedded = not settings.redis_url
     middleware = job_middleware(settings, embedded=embedded)
     if embedded:
         return StubBroker(middleware=middleware)
