@@ -12,7 +12,7 @@ No ``from __future__ import annotations`` here: SQLModel resolves relationship t
 import enum
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, Literal, Optional
 
 import sqlalchemy as sa
 from sqlmodel import Field, Relationship, SQLModel
@@ -85,15 +85,14 @@ class Shareable(Entity):
     is_public: bool = Field(default=True, index=True)
 
 
-def _fk(target: str, ondelete: str, *, nullable: bool = False) -> Any:
+OnDelete = Literal["CASCADE", "SET NULL", "RESTRICT"]
+
+
+def _fk(target: str, ondelete: OnDelete, *, nullable: bool = False) -> Any:
     """A foreign key column with its index (neither database indexes FKs by itself)."""
-    return Field(
-        default=None if nullable else ...,
-        foreign_key=target,
-        ondelete=ondelete,
-        index=True,
-        nullable=nullable,
-    )
+    if nullable:
+        return Field(default=None, foreign_key=target, ondelete=ondelete, index=True)
+    return Field(foreign_key=target, ondelete=ondelete, index=True)
 
 
 def _text(default: str = "") -> Any:

@@ -14,13 +14,20 @@ from timeside_gql.db.models import Processor, ProcessorKind
 class ProcessorSpec(Protocol):
     """What the sync reads: a core Processor class satisfies it through its class attributes."""
 
-    pid: str
-    version: str
-    name: str
-    kind: str
-    description: str
-    parameters_schema: Mapping[str, Any]
-    outputs: Iterable[Any]
+    @property
+    def pid(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def parameters_schema(self) -> Mapping[str, Any]: ...
+    @property
+    def outputs(self) -> Iterable[Any]: ...
 
 
 def sync_processors(session: Session, specs: Iterable[ProcessorSpec]) -> list[Processor]:

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, delete, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from timeside_gql.db.errors import SelectionCycleError
 from timeside_gql.db.models import Selection, SelectionChild, SelectionItem
@@ -20,7 +21,7 @@ from timeside_gql.db.models import Selection, SelectionChild, SelectionItem
 def _descendants(roots: Collection[uuid.UUID]) -> sa.CTE:
     """(root, selection) pairs for each root and every selection nested in it, itself included."""
     tree = (
-        select(Selection.id.label("root"), Selection.id.label("selection_id"))  # type: ignore[union-attr]
+        select(col(Selection.id).label("root"), col(Selection.id).label("selection_id"))
         .where(col(Selection.id).in_(roots))
         .cte("selection_tree", recursive=True)
     )
@@ -41,7 +42,7 @@ def all_item_ids(
         select(tree.c.root, SelectionItem.item_id)
         .join(SelectionItem, col(SelectionItem.selection_id) == tree.c.selection_id)
         .distinct()
-        .order_by(tree.c.root, SelectionItem.item_id)
+        .order_by(tree.c.root, col(SelectionItem.item_id))
     )
     found: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     for root, item_id in rows:
@@ -49,7 +50,7 @@ def all_item_ids(
     return {selection_id: found.get(selection_id, []) for selection_id in selection_ids}
 
 
-def item_ids_query(selection_id: uuid.UUID) -> sa.Select[tuple[uuid.UUID]]:
+def item_ids_query(selection_id: uuid.UUID) -> SelectOfScalar[uuid.UUID]:
     """The item ids reachable from one selection, as a subquery to filter or paginate items by."""
     tree = _descendants([selection_id])
     return (
@@ -95,7 +96,7 @@ def _lock_graph(session: Session) -> None:
     # Two concurrent edits (A→B, B→A) could each pass the check; serialise graph edits on
     # PostgreSQL. SQLite already allows a single writer.
     if session.get_bind().dialect.name == "postgresql":
-        session.exec(sa.select(sa.func.pg_advisory_xact_lock(_GRAPH_LOCK_KEY)))
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_GRAPH_LOCK_KEY)))
 
 
 _GRAPH_LOCK_KEY = 0x7453_4C53  # "tSLS": any constant unique to this lock

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -21,7 +22,7 @@ def database_url() -> str:
     return config.get_main_option("sqlalchemy.url") or get_settings().db_url
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Write our TypeDecorators as the plain SQLAlchemy type underneath, so migrations stay
     frozen even when the Python-side type changes."""
     if type_ == "type" and isinstance(obj, sa.types.TypeDecorator):
