@@ -48,9 +48,10 @@ def render(
     data_mode, time_mode = result.modes
     if time_mode == "framewise" and data_mode == "value":
         values = result.data_object.value
-        if values.ndim == 2 and values.shape[1] > MAX_LINES:
-            return _matrix(result, canvas, edges, colors.palette(palette))
-        _lines(result, canvas, edges, fg)
+        if values.ndim > 1 and values[0].size > MAX_LINES:
+            _matrix(result, canvas, edges, colors.palette(palette))
+        else:
+            _lines(result, canvas, edges, fg)
     elif time_mode == "event":
         _marks(result, canvas, edges, fg)
     else:
@@ -119,8 +120,9 @@ def _normalise(values: np.ndarray) -> np.ndarray:
 
 def _matrix(
     result: AnalyzerResult, canvas: np.ndarray, edges: np.ndarray, table: np.ndarray
-) -> Image.Image:
-    values = _normalise(result.data_object.value.astype(np.float64))
+) -> None:
+    values = result.data_object.value.astype(np.float64)
+    values = _normalise(values.reshape(len(values), -1))
     columns, _ = draw.per_column(values, np.asarray(result.time), edges, how="mean")
     height = canvas.shape[0]
     bins = columns.shape[1]
@@ -129,7 +131,6 @@ def _matrix(
     image = colors.apply(table, columns[:, row_bins].T)
     drawn = np.isfinite(columns[:, row_bins].T)
     canvas[drawn] = image[drawn]
-    return Image.fromarray(canvas, "RGBA")
 
 
 def _marks(result: AnalyzerResult, canvas: np.ndarray, edges: np.ndarray, fg: colors.RGBA) -> None:
@@ -170,7 +171,8 @@ def _segments(result: AnalyzerResult) -> tuple[np.ndarray, np.ndarray, np.ndarra
         last = np.concatenate([change, [len(data)]]) - 1
         step = times[1] - times[0] if len(times) > 1 else ends[0] - times[0]
         return times[first], times[last] + step, data[first]
-    return times, ends, data
+    order = np.argsort(times, kind="stable")
+    return times[order], ends[order], data[order]
 
 
 def _spans(result: AnalyzerResult, canvas: np.ndarray, edges: np.ndarray, fg: colors.RGBA) -> None:

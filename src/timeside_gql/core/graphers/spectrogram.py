@@ -9,7 +9,8 @@ Levels are dBFS, ``range_db`` below full scale mapping to the first palette colo
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image
@@ -52,7 +53,7 @@ class SpectrogramGrapher(Grapher):
     log_frequency: ClassVar[bool]
     default_min_freq: ClassVar[float]
 
-    def __init_subclass__(cls, **kwargs) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         cls.parameters_schema = schema(
             {
                 **size_schema(),
@@ -75,7 +76,7 @@ class SpectrogramGrapher(Grapher):
         )
         super().__init_subclass__(**kwargs)
 
-    def __init__(self, params=None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         self._spectrum: SpectrumColumns | None = None
 

@@ -7,7 +7,8 @@ pixel from the top and bottom edges.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image
@@ -15,7 +16,7 @@ from PIL import Image
 from timeside_gql.core.context import Context, Spectrum
 from timeside_gql.core.graphers import colors, draw
 from timeside_gql.core.graphers.base import Grapher, color_schema, palette_schema, size_schema
-from timeside_gql.core.graphers.columns import ColumnPeaks, ColumnSpectrum, SpectrumColumns
+from timeside_gql.core.graphers.columns import ColumnPeaks, ColumnSpectrum, Peaks, SpectrumColumns
 from timeside_gql.core.params import schema
 from timeside_gql.core.processor import Done
 
@@ -34,9 +35,9 @@ def amplitude_rows(amplitude: np.ndarray, height: int) -> np.ndarray:
 class WaveformGrapher(Grapher):
     """Base: collects :class:`ColumnPeaks` while blocks pass, draws them in ``draw``."""
 
-    def __init__(self, params=None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
-        self._peaks = None
+        self._peaks: Peaks | None = None
 
     def process(self, ctx: Context) -> None:
         self._peaks = ctx.get(ColumnPeaks(self.params["width"]))
@@ -112,7 +113,7 @@ class WaveformCentroid(WaveformGrapher):
         }
     )
 
-    def __init__(self, params=None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         self._spectrum: SpectrumColumns | None = None
 
@@ -167,7 +168,7 @@ class WaveformContour(WaveformGrapher):
     contour_colors: ClassVar[tuple[str, ...]]
     background: ClassVar[str]
 
-    def __init_subclass__(cls, **kwargs) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         cls.parameters_schema = schema(
             {
                 **size_schema(),
