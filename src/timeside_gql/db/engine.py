@@ -59,6 +59,10 @@ def _sqlite_begin(connection: sa.Connection) -> None:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back if it raises."""
+    """One transaction: committed when the block ends, rolled back if it raises.
+
+    Do not commit inside the block (SQLAlchemy refuses further work after it): open another
+    scope instead. Objects stay usable after the block (no expiry on commit).
+    """
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
