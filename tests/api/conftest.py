@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
+from tests.db import factories
 from timeside_gql.api.app import create_app
 from timeside_gql.db import auth
 from timeside_gql.settings import Settings
@@ -55,10 +56,11 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 @pytest.fixture
 def users(engine: Engine) -> tuple[dict[str, str], dict[str, Any]]:
+    """The callers and their tokens (no password: hashing one costs more than a test)."""
     tokens, ids = {}, {}
     with Session(engine, expire_on_commit=False) as session:
         for name, is_admin in USERS.items():
-            user = auth.create_user(session, name, f"{name}-password", is_admin=is_admin)
+            user = factories.user(session, name, is_admin=is_admin)
             tokens[name] = auth.issue_token(session, user, name="test")[1]
             ids[name] = user.id
         session.commit()
