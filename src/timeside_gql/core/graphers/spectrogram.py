@@ -1,9 +1,10 @@
 """Spectrogram graphers on a linear or a logarithmic frequency axis.
 
-They read the shared STFT (``Spectrum`` at the native rate) through :class:`ColumnSpectrum`:
-each pixel column is the mean power of the frames in its time span. Each row shows the
-frequency band it covers: the strongest bin of the band when it holds several (so no
-partial falls between rows), else a linear interpolation between the two nearest bins.
+They read the shared STFT (``Spectrum``; by default the analyzers' one, 22050 Hz, 2048
+points, hop 512) through :class:`ColumnSpectrum`: each pixel column is the mean power of
+the frames in its time span. Each row shows the frequency band it covers: the strongest
+bin of the band when it holds several (so no partial falls between rows), else a linear
+interpolation between the two nearest bins.
 Levels are dBFS, ``range_db`` below full scale mapping to the first palette colour.
 """
 
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
+from timeside_gql.core.analyzers.common import FFT, HOP_LENGTH, RATE
 from timeside_gql.core.context import Context, Spectrum
 from timeside_gql.core.graphers import colors
 from timeside_gql.core.graphers.base import Grapher, palette_schema, size_schema
@@ -57,7 +59,10 @@ class SpectrogramGrapher(Grapher):
         cls.parameters_schema = schema(
             {
                 **size_schema(),
-                "fft_size": {"enum": [256, 512, 1024, 2048, 4096, 8192], "default": 2048},
+                # the analyzers' defaults: with them, the STFT is shared, not recomputed
+                "rate": {**RATE, "description": "analysis samplerate (Hz); top row at rate/2"},
+                "n_fft": FFT,
+                "hop_length": HOP_LENGTH,
                 "min_freq": {
                     "type": "number",
                     "minimum": 1 if cls.log_frequency else 0,
@@ -81,8 +86,8 @@ class SpectrogramGrapher(Grapher):
         self._spectrum: SpectrumColumns | None = None
 
     def process(self, ctx: Context) -> None:
-        n_fft = self.params["fft_size"]
-        spectrum = Spectrum(ctx.samplerate, n_fft, n_fft // 4)
+        p = self.params
+        spectrum = Spectrum(p["rate"], p["n_fft"], p["hop_length"])
         self._spectrum = ctx.get(ColumnSpectrum(self.params["width"], spectrum))
 
     def levels(self) -> np.ndarray:

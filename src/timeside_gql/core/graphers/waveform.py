@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
+from timeside_gql.core.analyzers.common import ANALYSIS_RATE, HOP, N_FFT
 from timeside_gql.core.context import Context, Spectrum
 from timeside_gql.core.graphers import colors, draw
 from timeside_gql.core.graphers.base import Grapher, color_schema, palette_schema, size_schema
@@ -20,7 +21,6 @@ from timeside_gql.core.graphers.columns import ColumnPeaks, ColumnSpectrum, Peak
 from timeside_gql.core.params import schema
 from timeside_gql.core.processor import Done
 
-CENTROID_FFT = 2048
 CENTROID_MIN_FREQ = 200.0
 CONTOUR_LEVELS = 4
 CONTOUR_SMOOTHING = 16
@@ -98,7 +98,7 @@ class WaveformTransparent(WaveformGrapher):
 
 
 class WaveformCentroid(WaveformGrapher):
-    """Peaks coloured by the spectral centroid of each column (log scale, 200 Hz..sr/2)."""
+    """Peaks coloured by the spectral centroid of each column (log scale, 200 Hz..11025 Hz)."""
 
     pid = "waveform_centroid"
     name = "Waveform spectral"
@@ -119,7 +119,7 @@ class WaveformCentroid(WaveformGrapher):
 
     def process(self, ctx: Context) -> None:
         super().process(ctx)
-        spectrum = Spectrum(ctx.samplerate, CENTROID_FFT, CENTROID_FFT // 4)
+        spectrum = Spectrum(ANALYSIS_RATE, N_FFT, HOP)  # the spectral analyzers' STFT
         self._spectrum = ctx.get(ColumnSpectrum(self.params["width"], spectrum))
 
     def draw(self, done: Done) -> Image.Image:
