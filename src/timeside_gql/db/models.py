@@ -88,11 +88,12 @@ class Shareable(Entity):
 OnDelete = Literal["CASCADE", "SET NULL", "RESTRICT"]
 
 
-def _fk(target: str, ondelete: OnDelete, *, nullable: bool = False) -> Any:
-    """A foreign key column with its index (neither database indexes FKs by itself)."""
+def _fk(target: str, ondelete: OnDelete, *, nullable: bool = False, index: bool = True) -> Any:
+    """A foreign key column with its index (neither database indexes FKs by itself); pass
+    ``index=False`` when a unique constraint starting with the column already is one."""
     if nullable:
-        return Field(default=None, foreign_key=target, ondelete=ondelete, index=True)
-    return Field(foreign_key=target, ondelete=ondelete, index=True)
+        return Field(default=None, foreign_key=target, ondelete=ondelete, index=index)
+    return Field(foreign_key=target, ondelete=ondelete, index=index)
 
 
 def _text(default: str = "") -> Any:
@@ -243,7 +244,7 @@ class Processor(Entity, table=True):
     __tablename__: ClassVar[str] = "processors"
     __table_args__ = (sa.UniqueConstraint("pid", "version"),)
 
-    pid: str = Field(max_length=128, index=True)
+    pid: str = Field(max_length=128)
     version: str = Field(max_length=64)
     name: str = Field(default="", max_length=256)
     kind: ProcessorKind = Field(sa_type=enum_type(ProcessorKind, "processor_kind"), index=True)
@@ -260,7 +261,7 @@ class Preset(Entity, table=True):
     __tablename__: ClassVar[str] = "presets"
     __table_args__ = (sa.UniqueConstraint("processor_id", "parameters_hash"),)
 
-    processor_id: uuid.UUID = _fk("processors.id", "RESTRICT")
+    processor_id: uuid.UUID = _fk("processors.id", "RESTRICT", index=False)
     parameters: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType, nullable=False)
     parameters_hash: str = Field(max_length=40)
     author_id: uuid.UUID | None = _fk("users.id", "SET NULL", nullable=True)
@@ -339,7 +340,7 @@ class Job(Entity, table=True):
         sa.CheckConstraint("progress >= 0 AND progress <= 1", name="progress_fraction"),
     )
 
-    task_id: uuid.UUID = _fk("tasks.id", "CASCADE")
+    task_id: uuid.UUID = _fk("tasks.id", "CASCADE", index=False)
     item_id: uuid.UUID = _fk("items.id", "CASCADE")
     status: JobStatus = Field(
         default=JobStatus.PENDING, sa_type=enum_type(JobStatus, "job_status"), index=True
@@ -360,7 +361,7 @@ class Result(Entity, table=True):
     __tablename__: ClassVar[str] = "results"
     __table_args__ = (sa.UniqueConstraint("item_id", "preset_id"),)
 
-    item_id: uuid.UUID = _fk("items.id", "CASCADE")
+    item_id: uuid.UUID = _fk("items.id", "CASCADE", index=False)
     preset_id: uuid.UUID = _fk("presets.id", "CASCADE")
     status: ResultStatus = Field(
         default=ResultStatus.PENDING, sa_type=enum_type(ResultStatus, "result_status"), index=True

@@ -56,7 +56,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("processors", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_processors_kind"), ["kind"], unique=False)
-        batch_op.create_index(batch_op.f("ix_processors_pid"), ["pid"], unique=False)
 
     op.create_table(
         "providers",
@@ -207,7 +206,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("presets", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_presets_author_id"), ["author_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_presets_processor_id"), ["processor_id"], unique=False)
 
     op.create_table(
         "selections",
@@ -348,7 +346,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("results", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_results_cache_key"), ["cache_key"], unique=False)
-        batch_op.create_index(batch_op.f("ix_results_item_id"), ["item_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_results_preset_id"), ["preset_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_results_status"), ["status"], unique=False)
 
@@ -527,7 +524,6 @@ def upgrade() -> None:
     with op.batch_alter_table("jobs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_jobs_item_id"), ["item_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_jobs_status"), ["status"], unique=False)
-        batch_op.create_index(batch_op.f("ix_jobs_task_id"), ["task_id"], unique=False)
 
     op.create_table(
         "annotation_tags",
@@ -554,7 +550,6 @@ def downgrade() -> None:
 
     op.drop_table("annotation_tags")
     with op.batch_alter_table("jobs", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_jobs_task_id"))
         batch_op.drop_index(batch_op.f("ix_jobs_status"))
         batch_op.drop_index(batch_op.f("ix_jobs_item_id"))
 
@@ -583,7 +578,6 @@ def downgrade() -> None:
     with op.batch_alter_table("results", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_results_status"))
         batch_op.drop_index(batch_op.f("ix_results_preset_id"))
-        batch_op.drop_index(batch_op.f("ix_results_item_id"))
         batch_op.drop_index(batch_op.f("ix_results_cache_key"))
 
     op.drop_table("results")
@@ -607,7 +601,6 @@ def downgrade() -> None:
 
     op.drop_table("selections")
     with op.batch_alter_table("presets", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_presets_processor_id"))
         batch_op.drop_index(batch_op.f("ix_presets_author_id"))
 
     op.drop_table("presets")
@@ -632,7 +625,6 @@ def downgrade() -> None:
     op.drop_table("tags")
     op.drop_table("providers")
     with op.batch_alter_table("processors", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_processors_pid"))
         batch_op.drop_index(batch_op.f("ix_processors_kind"))
 
     op.drop_table("processors")
