@@ -12,7 +12,7 @@ from dramatiq import Worker
 from sqlalchemy.engine import Engine
 
 from timeside_gql.jobs.broker import build_broker, get_broker, set_broker
-from timeside_gql.jobs.database import set_engine
+from timeside_gql.jobs.config import configure
 from timeside_gql.jobs.events import EventBus, set_bus, task_channel
 from timeside_gql.settings import Settings, get_settings
 
@@ -38,7 +38,7 @@ def settings(db_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> It
 def runtime(settings: Settings, engine: Engine) -> Iterator[EventBus]:
     """This process's jobs side on the test database: engine, in-process bus, a fresh stub
     broker (nothing consumes it: tests drive ``jobs.execution`` step by step)."""
-    set_engine(engine)
+    configure(settings, engine)
     bus = set_bus(EventBus())
     set_broker(build_broker(settings))
     from timeside_gql.jobs import actors  # noqa: F401 - declares the actors (once per process)

@@ -12,7 +12,7 @@ import dramatiq
 
 from timeside_gql.jobs import execution
 from timeside_gql.jobs.broker import JOBS_QUEUE, TASKS_QUEUE, get_broker
-from timeside_gql.settings import get_settings
+from timeside_gql.jobs.config import job_settings
 
 broker = get_broker()
 
@@ -34,4 +34,4 @@ def fan_out_task(task_id: str) -> None:
 @dramatiq.actor(broker=broker, queue_name=JOBS_QUEUE, on_give_up=_job_gave_up)
 def run_job(job_id: str) -> None:
     """Every preset of the task's experience on the job's item."""
-    execution.run_job(uuid.UUID(job_id), settings=get_settings())
+    execution.run_job(uuid.UUID(job_id), settings=job_settings())

@@ -24,7 +24,7 @@ from timeside_gql.core.registry import UnknownProcessor, get_processor
 from timeside_gql.db.engine import session_scope
 from timeside_gql.db.models import Experience, Item, Job, JobStatus, ResultStatus, Task, TaskStatus
 from timeside_gql.jobs import lifecycle
-from timeside_gql.jobs.database import get_engine
+from timeside_gql.jobs.config import get_engine
 from timeside_gql.jobs.notify import Throttle, job_event, publish, result_event, task_event
 from timeside_gql.jobs.results import (
     Claimed,

@@ -18,9 +18,9 @@ from sqlalchemy.engine import Engine
 
 from timeside_gql.db.engine import session_scope
 from timeside_gql.jobs import lifecycle
-from timeside_gql.jobs.broker import get_broker, is_embedded
-from timeside_gql.jobs.database import get_engine, set_engine
-from timeside_gql.jobs.events import get_bus
+from timeside_gql.jobs.broker import build_broker, get_broker, is_embedded, set_broker
+from timeside_gql.jobs.config import configure, get_engine
+from timeside_gql.jobs.events import build_bus, set_bus
 from timeside_gql.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,10 @@ STOP_TIMEOUT_MS = 10_000
 
 @asynccontextmanager
 async def job_runtime(settings: Settings, engine: Engine) -> AsyncIterator[None]:
-    set_engine(engine)
-    bus = get_bus()
+    """Jobs, broker and bus of this process follow the server's settings and engine."""
+    configure(settings, engine)
+    set_broker(build_broker(settings))
+    bus = set_bus(build_bus(settings))
     await bus.start()
     worker = await asyncio.to_thread(_start_embedded_worker, settings)
     try:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 SAMPLERATE = 22050
 
 
+@cache
 def warm_up() -> None:
     """Run the numba-jitted paths of librosa (peak picking, beat DP, yin, mel) on 1 s of noise.
 
     With ``NUMBA_CACHE_DIR`` set the compiled code is cached on disk and later processes load it
-    in a few seconds instead of compiling for tens of seconds.
+    in a few seconds instead of compiling for tens of seconds. Runs once per process.
     """
     import librosa
 
