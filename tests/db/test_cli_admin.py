@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -17,7 +18,8 @@ from timeside_gql.settings import get_settings
 
 
 @pytest.fixture
-def database(empty_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def database(empty_db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    monkeypatch.chdir(tmp_path)  # migrations come from the package, not from a checkout
     monkeypatch.setenv("TIMESIDE_DATABASE_URL", empty_db_url)
     get_settings.cache_clear()
     assert main(["migrate"]) == 0

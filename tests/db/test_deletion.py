@@ -145,7 +145,8 @@ def test_unused_definitions_go_with_their_links(session: Session, tmp_path: Path
     item = factories.item(session)
     proc = factories.processor(session)
     pre = factories.preset(session, proc)
-    factories.result(session, item, pre)
+    png = touch(tmp_path, f"results/{item.id}/waveform.png")
+    factories.result(session, item, pre, file_path=f"results/{item.id}/waveform.png")
     exp = factories.experience(session)
     set_presets(session, exp, [pre.id])
     parent, child = factories.selection(session, items=[item]), factories.selection(session)
@@ -160,6 +161,7 @@ def test_unused_definitions_go_with_their_links(session: Session, tmp_path: Path
 
     assert count(session, Result) == count(session, SelectionChild) == 0
     assert count(session, SelectionItem) == 0
+    assert not png.exists()
     assert count(session, Item) == 1, "a selection never owns its items"
 
 
@@ -197,3 +199,21 @@ def test_deleting_a_task_takes_its_jobs(session: Session, tmp_path: Path) -> Non
 
     assert count(session, Job) == 0
     assert session.exec(select(sa.func.count()).select_from(Item)).one() == 1
+
+
+def test_deleting_a_result_removes_its_files(session: Session, tmp_path: Path) -> None:
+    item = factories.item(session)
+    hdf5, png = touch(tmp_path, "results/r.h5"), touch(tmp_path, "results/r.png")
+    result = factories.result(
+        session,
+        item,
+        factories.preset(session, factories.processor(session)),
+        hdf5_path="results/r.h5",
+        file_path="results/r.png",
+    )
+
+    delete(session, result, data_dir=tmp_path)
+    session.commit()
+
+    assert not hdf5.exists() and not png.exists()
+    assert count(session, Item) == 1
