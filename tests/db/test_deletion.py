@@ -217,3 +217,16 @@ def test_deleting_a_result_removes_its_files(session: Session, tmp_path: Path) -
 
     assert not hdf5.exists() and not png.exists()
     assert count(session, Item) == 1
+
+
+def test_a_source_path_naming_a_directory_never_removes_it(
+    session: Session, tmp_path: Path
+) -> None:
+    kept = touch(tmp_path, "media/other.wav")
+    item = factories.item(session, source_file="media")
+    session.commit()
+
+    delete(session, item, data_dir=tmp_path)
+    session.commit()
+
+    assert kept.exists()

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlmodel import Session, select
 
@@ -49,11 +49,12 @@ def get_user(session: Session, username: str) -> User:
 
 
 def create_user(session: Session, username: str, password: str, *, is_admin: bool = False) -> User:
-    if session.exec(select(func.count()).where(User.username == username)).one():
-        raise UserExists(username)
     user = User(username=username, password_hash=hash_password(password), is_admin=is_admin)
-    session.add(user)
-    session.flush()
+    try:
+        with session.begin_nested():  # the unique constraint decides, even under a race
+            session.add(user)
+    except IntegrityError as error:
+        raise UserExists(username) from error
     return user
 
 

@@ -28,6 +28,8 @@ REFUSALS: dict[type[SQLModel], str] = {
 def delete(session: Session, obj: Entity, *, data_dir: Path) -> None:
     """Delete ``obj`` with what cascades from it; its files go when the transaction commits."""
     files = owned_files(session, obj, data_dir=data_dir)
+    # The item's results directory (Settings.results_dir / <item id>) goes as a whole.
+    trees = {data_dir.resolve() / "results" / str(obj.id)} if isinstance(obj, Item) else set()
     try:
         with session.begin_nested():
             session.delete(obj)
@@ -35,7 +37,7 @@ def delete(session: Session, obj: Entity, *, data_dir: Path) -> None:
     except IntegrityError as error:
         reason = REFUSALS.get(type(obj), "other rows depend on it")
         raise DeleteRefusedError(type(obj).__name__, obj.id, reason) from error
-    remove_after_commit(session, files)
+    remove_after_commit(session, files, trees=trees)
 
 
 def owned_files(session: Session, obj: Entity, *, data_dir: Path) -> set[Path]:
@@ -44,7 +46,6 @@ def owned_files(session: Session, obj: Entity, *, data_dir: Path) -> set[Path]:
     results = select(Result.hdf5_path, Result.file_path)
     if isinstance(obj, Item):
         paths = _paths(session, results.where(Result.item_id == obj.id))
-        paths.add(f"results/{obj.id}")
         if obj.source_file and not _shared_source(session, obj):
             paths.add(obj.source_file)
     elif isinstance(obj, Preset):

@@ -18,14 +18,19 @@ log = logging.getLogger(__name__)
 _QUEUE = "timeside_remove_after_commit"
 
 
-def remove_after_commit(session: OrmSession, paths: Iterable[Path]) -> None:
-    session.info.setdefault(_QUEUE, set()).update(paths)
+def remove_after_commit(
+    session: OrmSession, files: Iterable[Path], *, trees: Iterable[Path] = ()
+) -> None:
+    """Unlink ``files`` (never directories) and remove ``trees`` recursively, after commit."""
+    queue: dict[Path, bool] = session.info.setdefault(_QUEUE, {})
+    queue.update(dict.fromkeys(files, False))
+    queue.update(dict.fromkeys(trees, True))
 
 
 @event.listens_for(OrmSession, "after_commit")
 def _remove_queued(session: OrmSession) -> None:
-    for path in sorted(session.info.pop(_QUEUE, ()), reverse=True):
-        _remove(path)
+    for path, tree in session.info.pop(_QUEUE, {}).items():
+        _remove(path, tree=tree)
 
 
 @event.listens_for(OrmSession, "after_rollback")
@@ -33,10 +38,11 @@ def _forget_queued(session: OrmSession) -> None:
     session.info.pop(_QUEUE, None)
 
 
-def _remove(path: Path) -> None:
+def _remove(path: Path, *, tree: bool) -> None:
     try:
-        if path.is_dir():
-            shutil.rmtree(path)
+        if tree:
+            if path.exists():
+                shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
     except OSError as error:  # a leftover file must not turn a committed delete into an error
