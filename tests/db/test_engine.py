@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import func, select
 
 from tests.db import factories
-from timeside_gql.db.engine import normalize_url, session_scope
+from timeside_gql.db.engine import create_engine, normalize_url, session_scope
 from timeside_gql.db.models import User
 
 
@@ -29,12 +30,12 @@ def test_plain_postgres_urls_mean_psycopg3(url: str, driver: str) -> None:
     assert normalize_url(url).drivername == driver
 
 
-def test_sqlite_enforces_foreign_keys_and_uses_wal(engine: Engine, backend: str) -> None:
-    if backend != "sqlite":
-        pytest.skip("SQLite pragmas")
+def test_sqlite_enforces_foreign_keys_and_uses_wal(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'new' / 'timeside.db'}")  # dir created
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
 
 
 def test_session_scope_commits_or_rolls_back(engine: Engine) -> None:
