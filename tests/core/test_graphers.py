@@ -12,6 +12,7 @@ from timeside_gql.core import pipeline, samples
 from timeside_gql.core.context import Context
 from timeside_gql.core.decode import StreamFormat
 from timeside_gql.core.graphers import RenderError, render
+from timeside_gql.core.graphers.draw import per_column
 from timeside_gql.core.params import ParameterError, validate_parameters
 from timeside_gql.core.registry import get_processor
 from timeside_gql.core.results import (
@@ -319,3 +320,16 @@ def test_analyzer_graphers_name_their_analyzer():
         grapher = get_processor(pid)({})
         assert grapher.parents() == ((analyzer, {}),)
         assert "analyzer" not in grapher.parameters_schema["properties"]
+
+
+def test_per_column_reduces_interpolates_and_leaves_outside_empty():
+    values, times = np.array([0.0, 1.0, 2.0, 3.0]), np.arange(4.0)
+    low, high = per_column(values, times, np.linspace(0, 4, 9))
+    np.testing.assert_allclose(low, [0, 0.75, 1, 1.75, 2, 2.75, 3, np.nan])
+    np.testing.assert_allclose(high, low)
+    low, high = per_column(values, times, np.array([0.0, 2.0, 4.0]))
+    np.testing.assert_allclose(low, [0, 2])
+    np.testing.assert_allclose(high, [1, 3])
+    matrix = np.stack([values, 2 * values], 1)
+    mean, _ = per_column(matrix, times, np.array([0, 2.0, 4]), how="mean")
+    np.testing.assert_allclose(mean, [[0.5, 1.0], [2.5, 5.0]])

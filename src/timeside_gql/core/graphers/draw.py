@@ -21,38 +21,37 @@ def per_column(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(low, high) of ``values`` (axis 0, sampled at sorted ``times``) in each column.
 
-    Columns holding several items reduce them (``how="range"``: min and max; ``"mean"``:
-    the mean twice). Columns between two items interpolate linearly, so sparse series stay
-    smooth. Columns outside the items, and NaN items, give NaN: nothing is drawn there.
+    Columns holding several items reduce them (``how="range"``: min and max, ignoring NaN;
+    ``"mean"``: the mean twice). Columns between two items interpolate linearly, so sparse
+    series stay smooth. Columns outside the items give NaN: nothing is drawn there.
+    The input is reduced in place of copying it: large matrices cost only their output.
     """
-    values = np.asarray(values, dtype=np.float64)
+    values = np.asarray(values)
     times = np.asarray(times, dtype=np.float64)
-    width = len(edges) - 1
-    trailing = values.shape[1:]
-    if values.shape[0] == 0:
-        empty = np.full((width, *trailing), np.nan)
-        return empty, empty
-    lo_idx = np.searchsorted(times, edges[:-1], side="left")
-    hi_idx = np.searchsorted(times, edges[1:], side="left")
-    padded = np.concatenate([values, np.full((1, *trailing), np.nan)])
-    bounds = np.stack([lo_idx, np.maximum(hi_idx, lo_idx)], axis=1).reshape(-1)
-    bounds = np.minimum(bounds, len(values))
-    if how == "mean":
-        sums = np.add.reduceat(np.nan_to_num(padded), bounds, axis=0)[::2]
-        counts = np.add.reduceat(np.isfinite(padded).astype(np.float64), bounds, axis=0)[::2]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            low = high = sums / counts
-    else:
-        low = np.fmin.reduceat(padded, bounds, axis=0)[::2]
-        high = np.fmax.reduceat(padded, bounds, axis=0)[::2]
-    empty = hi_idx <= lo_idx
-    if empty.any():
+    n, trailing = len(values), values.shape[1:]
+    low = np.full((len(edges) - 1, *trailing), np.nan)
+    high = low.copy()
+    lo = np.searchsorted(times, edges[:-1], side="left")
+    hi = np.maximum(np.searchsorted(times, edges[1:], side="left"), lo)
+    k = int(np.count_nonzero(lo < n))  # columns are sorted: the first k start inside
+    if k:
+        # only the visible items are touched (a zoomed view of a long result stays cheap)
+        first, last = lo[0], max(hi[k - 1], lo[k - 1] + 1)
+        visible = values[first:last]
+        bounds = np.stack([lo[:k], hi[:k]], axis=1).reshape(-1) - first
+        if bounds[-1] == len(visible):  # reduceat's last segment runs to the end anyway
+            bounds = bounds[:-1]
+        if how == "mean":
+            sums = np.add.reduceat(visible, bounds, axis=0)[::2]
+            counts = np.maximum(hi[:k] - lo[:k], 1).reshape(-1, *[1] * len(trailing))
+            low[:k] = high[:k] = sums / counts
+        else:
+            low[:k] = np.fmin.reduceat(visible, bounds, axis=0)[::2]
+            high[:k] = np.fmax.reduceat(visible, bounds, axis=0)[::2]
+    empty = hi <= lo
+    if empty.any() and n:
         centres = (edges[:-1] + edges[1:])[empty] / 2
-        between = _interpolate(values, times, centres)
-        low = np.array(low, copy=True)
-        high = np.array(high, copy=True)
-        low[empty] = between
-        high[empty] = between
+        low[empty] = high[empty] = _interpolate(values, times, centres)
     return low, high
 
 

@@ -121,9 +121,11 @@ def _normalise(values: np.ndarray) -> np.ndarray:
 def _matrix(
     result: AnalyzerResult, canvas: np.ndarray, edges: np.ndarray, table: np.ndarray
 ) -> None:
-    values = result.data_object.value.astype(np.float64)
-    values = _normalise(values.reshape(len(values), -1))
-    columns, _ = draw.per_column(values, np.asarray(result.time), edges, how="mean")
+    values = result.data_object.value
+    frames, _ = draw.per_column(
+        values.reshape(len(values), -1), np.asarray(result.time), edges, how="mean"
+    )
+    columns = _normalise(frames)  # after the reduction: costs the image, not the matrix
     height = canvas.shape[0]
     bins = columns.shape[1]
     # row 0 is the top: the highest bin
