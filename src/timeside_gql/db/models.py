@@ -60,7 +60,30 @@ class ResultStatus(enum.StrEnum):
 
 
 # ---------------------------------------------------------------------------------------------
-# Mixins
+# Column helpers and mixins
+
+
+OnDelete = Literal["CASCADE", "SET NULL", "RESTRICT"]
+
+
+def _fk(target: str, ondelete: OnDelete, *, nullable: bool = False, index: bool = True) -> Any:
+    """A foreign key column with its index (neither database indexes FKs by itself); pass
+    ``index=False`` when a unique constraint starting with the column already is one."""
+    if nullable:
+        return Field(default=None, foreign_key=target, ondelete=ondelete, index=index)
+    return Field(foreign_key=target, ondelete=ondelete, index=index)
+
+
+def _title() -> Any:
+    return Field(default="", max_length=512)
+
+
+def _text(default: str = "") -> Any:
+    return Field(default=default, sa_type=sa.Text, nullable=False)
+
+
+def _when() -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=True)
 
 
 class Entity(SQLModel):
@@ -79,29 +102,8 @@ class Entity(SQLModel):
 class Shareable(Entity):
     """Owned by its author (kept when the author is deleted, as ownerless), public by default."""
 
-    author_id: uuid.UUID | None = Field(
-        default=None, foreign_key="users.id", ondelete="SET NULL", index=True
-    )
+    author_id: uuid.UUID | None = _fk("users.id", "SET NULL", nullable=True)
     is_public: bool = Field(default=True, index=True)
-
-
-OnDelete = Literal["CASCADE", "SET NULL", "RESTRICT"]
-
-
-def _fk(target: str, ondelete: OnDelete, *, nullable: bool = False, index: bool = True) -> Any:
-    """A foreign key column with its index (neither database indexes FKs by itself); pass
-    ``index=False`` when a unique constraint starting with the column already is one."""
-    if nullable:
-        return Field(default=None, foreign_key=target, ondelete=ondelete, index=index)
-    return Field(foreign_key=target, ondelete=ondelete, index=index)
-
-
-def _text(default: str = "") -> Any:
-    return Field(default=default, sa_type=sa.Text, nullable=False)
-
-
-def _when() -> Any:
-    return Field(default=None, sa_type=UTCDateTime, nullable=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,7 +175,7 @@ class Tag(Entity, table=True):
 class Item(Shareable, table=True):
     __tablename__: ClassVar[str] = "items"
 
-    title: str = Field(default="", max_length=512)
+    title: str = _title()
     description: str = _text()
     artist: str = Field(default="", max_length=256)
     album: str = Field(default="", max_length=256)
@@ -219,7 +221,7 @@ class SelectionChild(SQLModel, table=True):
 class Selection(Shareable, table=True):
     __tablename__: ClassVar[str] = "selections"
 
-    title: str = Field(default="", max_length=512)
+    title: str = _title()
     description: str = _text()
 
     items: list["Item"] = Relationship(link_model=SelectionItem, passive_deletes=True)
@@ -288,7 +290,7 @@ class ExperiencePreset(SQLModel, table=True):
 class Experience(Shareable, table=True):
     __tablename__: ClassVar[str] = "experiences"
 
-    title: str = Field(default="", max_length=512)
+    title: str = _title()
     description: str = _text()
 
     # Read-only, in order: change through db.experiences.set_presets.
@@ -386,7 +388,7 @@ class AnnotationTrack(Shareable, table=True):
     __tablename__: ClassVar[str] = "annotation_tracks"
 
     item_id: uuid.UUID = _fk("items.id", "CASCADE")
-    title: str = Field(default="", max_length=512)
+    title: str = _title()
     description: str = _text()
     overlapping: bool = False
 
@@ -403,7 +405,7 @@ class Annotation(Entity, table=True):
     track_id: uuid.UUID = _fk("annotation_tracks.id", "CASCADE")
     start: float = 0.0
     stop: float
-    title: str = Field(default="", max_length=512)
+    title: str = _title()
     description: str = _text()
 
     track: "AnnotationTrack" = Relationship()
