@@ -300,14 +300,14 @@ def test_analyzer_grapher_pictures_a_parent_analyzer_result(half_sine):
         ("level", {}),
         ("analyzer_grapher", {"analyzer": "level", "result": "level.rms", "width": W, "height": H}),
         ("analyzer_grapher", {"analyzer": "level", "result": "nope"}),
-        ("analyzer_grapher", {}),
+        ("analyzer_grapher", {"analyzer": "no_such_analyzer"}),
     ]
     level, picture, unknown, missing = pipeline.run(half_sine, presets)
     assert level.ok and picture.ok, picture.error
     image = Image.open(io.BytesIO(picture.artifacts[0].data))
     assert image.size == (W, H) and mask(image).any()
     assert "no result 'nope'" in unknown.error
-    assert "'analyzer' is a required property" in missing.error
+    assert "unknown processor 'no_such_analyzer'" in missing.error
 
 
 def test_analyzer_graphers_name_their_analyzer():

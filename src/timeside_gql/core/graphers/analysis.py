@@ -23,6 +23,7 @@ _LOOK = {
     "color": color_schema("#1f3f9f", "colour of lines, marks and bars"),
     "palette": palette_schema(colors.SPECTROGRAM_PALETTE, "colours of matrix images"),
 }
+_ANALYZER = {"type": "string", "default": "level", "description": "id of the analyzer"}
 _ANALYZER_PARAMETERS = {
     "type": "object",
     "default": {},
@@ -55,7 +56,7 @@ class AnalyzerGrapher(Grapher):
     result_id: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        chosen = {"analyzer": {"type": "string"}} if cls.analyzer is None else {}
+        chosen = {"analyzer": _ANALYZER} if cls.analyzer is None else {}
         cls.parameters_schema = schema(
             {
                 **chosen,
@@ -63,8 +64,7 @@ class AnalyzerGrapher(Grapher):
                 "result": {**_RESULT, "default": cls.result_id},
                 **size_schema(),
                 **_LOOK,
-            },
-            **({"required": ["analyzer"]} if chosen else {}),
+            }
         )
         super().__init_subclass__(**kwargs)
 
