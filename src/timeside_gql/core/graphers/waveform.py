@@ -22,7 +22,6 @@ from timeside_gql.core.params import schema
 from timeside_gql.core.processor import Done
 
 CENTROID_MIN_FREQ = 200.0
-CONTOUR_LEVELS = 4
 CONTOUR_SMOOTHING = 16
 
 
@@ -123,7 +122,8 @@ class WaveformCentroid(WaveformGrapher):
         self._spectrum = ctx.get(ColumnSpectrum(self.params["width"], spectrum))
 
     def draw(self, done: Done) -> Image.Image:
-        assert self._spectrum is not None
+        if self._spectrum is None:
+            raise ValueError("no audio was decoded")
         canvas = self.canvas()
         table = colors.palette(self.params["palette"])
         column_colors = colors.apply(table, centroid_position(self._spectrum))
@@ -157,7 +157,8 @@ def _smooth(values: np.ndarray, window_len: int) -> np.ndarray:
     return smoothed[offset : offset + values.size]
 
 
-def _normalise(values: np.ndarray) -> np.ndarray:
+def _rescale(values: np.ndarray) -> np.ndarray:
+    """Min to 0, max to 1 (all zeros when flat)."""
     span = values.max() - values.min()
     return (values - values.min()) / span if span > 0 else np.zeros_like(values)
 
@@ -183,7 +184,7 @@ class WaveformContour(WaveformGrapher):
         """Relative heights in [0, 1] of the nested curves, outermost first."""
         low, high = self.peaks()
         peak = np.nan_to_num(np.fmax(np.abs(low), np.abs(high)))
-        contour = _normalise(np.expm1(_normalise(_smooth(peak, CONTOUR_SMOOTHING))))
+        contour = _rescale(np.expm1(_rescale(_smooth(peak, CONTOUR_SMOOTHING))))
         contour *= 1 - 1e-6
         levels = len(self.params["colors"])
         shrink = np.cumprod(np.arccos(np.arange(levels) / levels) * 2 / np.pi)
