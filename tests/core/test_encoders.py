@@ -228,3 +228,10 @@ def test_multichannel_kept_where_the_codec_allows(tone, fmt, channels):
     data = b"".join(encoders.encode_chunks(blocks(surround), fmt, settings))
     with av.open(io.BytesIO(data)) as container:
         assert container.streams.audio[0].codec_context.channels == channels
+
+
+def test_encoder_segment_with_stop_before_start_is_empty(tmp_path, stereo_wav):
+    (outcome,) = pipeline.run(
+        stereo_wav, [("wav_encoder", {"start": 1.0, "stop": 0.5})], workdir=tmp_path
+    )
+    assert "empty segment: 1.0..0.5 s" in outcome.error

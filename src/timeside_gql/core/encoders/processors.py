@@ -94,7 +94,8 @@ class Encoder(Processor):
         self._writer.close()
         try:
             if not self._written:
-                raise EncodeError(f"empty segment: start {self.params['start']} s is past the end")
+                start, stop = self.params["start"], self.params["stop"]
+                raise EncodeError(f"empty segment: {start}..{stop} s holds no audio")
             spec = get_format(self.fmt)
             dest = Path(done.workdir) / f"{self.pid}.{spec.extension}"
             partial = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
