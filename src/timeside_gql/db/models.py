@@ -78,8 +78,8 @@ def _title() -> Any:
     return Field(default="", max_length=512)
 
 
-def _text(default: str = "") -> Any:
-    return Field(default=default, sa_type=sa.Text, nullable=False)
+def _text() -> Any:
+    return Field(default="", sa_type=sa.Text, nullable=False)
 
 
 def _when() -> Any:
