@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ class Api:
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    return Settings(data_dir=tmp_path, debug=False, **overrides)
+    return Settings(**{"data_dir": tmp_path, "debug": False, **overrides})
 
 
 @pytest.fixture
@@ -72,10 +71,15 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
+def serve(settings: Settings, engine: Engine) -> TestClient:
+    """A client of the app, without its lifespan: these tests exercise the API, not the job
+    runtime (broker, embedded worker) the lifespan starts."""
+    return TestClient(create_app(settings, engine=engine))
+
+
 @pytest.fixture
-def client(engine: Engine, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine=engine)) as client:
-        yield client
+def client(engine: Engine, settings: Settings) -> TestClient:
+    return serve(settings, engine)
 
 
 @pytest.fixture

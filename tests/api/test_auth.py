@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from tests.api.conftest import Api, make_settings
-from timeside_gql.api.app import create_app
+from tests.api.conftest import Api, make_settings, serve
 from timeside_gql.db import auth
 
 LOGIN = """
@@ -61,12 +61,8 @@ def test_login_me_logout(api: Api, carol: None) -> None:
 
 def test_tokens_expire_when_the_setting_says(engine: Engine, tmp_path: Path, carol: None) -> None:
     settings = make_settings(tmp_path, token_ttl_days=7)
-    with TestClient(create_app(settings, engine=engine)) as client:
-        body = client.post(
-            "/graphql",
-            json={"query": LOGIN, "variables": {"username": "carol", "password": "s3cret"}},
-        ).json()
-    assert body["data"]["login"]["apiToken"]["expiresAt"] is not None
+    login = Api(serve(settings, engine), {}, {})(LOGIN, {"username": "carol", "password": "s3cret"})
+    assert login["login"]["apiToken"]["expiresAt"] is not None
 
 
 def test_bad_tokens_are_refused(api: Api) -> None:
@@ -96,11 +92,10 @@ def test_only_admins_create_users(api: Api) -> None:
     assert api(query, {"name": "eve"}, as_="admin")["createUser"]["__typename"] == "ConflictError"
 
 
-def test_require_login(engine: Engine, tmp_path: Path, api: Api) -> None:
+def test_require_login(engine: Engine, tmp_path: Path, users: tuple[dict[str, str], Any]) -> None:
     settings = make_settings(tmp_path, require_login=True)
-    with TestClient(create_app(settings, engine=engine)) as client:
-        anonymous = client.post("/graphql", json={"query": "{ items { totalCount } }"}).json()
-        assert anonymous["data"] is None
-        assert anonymous["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
-        logged_in = Api(client, api.tokens, api.ids)
-        assert logged_in("{ items { totalCount } }", as_="bob") == {"items": {"totalCount": 0}}
+    api = Api(serve(settings, engine), *users)
+    anonymous = api.raw("{ items { totalCount } }")
+    assert anonymous["data"] is None
+    assert anonymous["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert api("{ items { totalCount } }", as_="bob") == {"items": {"totalCount": 0}}

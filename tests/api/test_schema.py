@@ -1,0 +1,78 @@
+"""The exported SDL, the abuse limits, error masking and the playground switch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tests.api.conftest import make_settings, serve
+from timeside_gql.api.schema import sdl
+from timeside_gql.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_schema_graphql_is_up_to_date() -> None:
+    exported = (ROOT / "schema.graphql").read_text(encoding="utf-8")
+    assert exported == sdl(), "schema.graphql is stale: run `make schema`"
+
+
+def test_export_schema_command(tmp_path: Path) -> None:
+    target = tmp_path / "schema.graphql"
+    assert main(["export-schema", "--output", str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == sdl()
+
+
+def query(engine: Engine, tmp_path: Path, document: str, **settings: Any) -> dict[str, Any]:
+    client = serve(make_settings(tmp_path, **settings), engine)
+    return client.post("/graphql", json={"query": document}).json()
+
+
+def test_depth_limit(engine: Engine, tmp_path: Path) -> None:
+    deep = "{ items { nodes { results { item { results { id } } } } } }"
+    assert "errors" not in query(engine, tmp_path, deep, max_query_depth=5)
+    refused = query(engine, tmp_path, deep, max_query_depth=4)
+    assert "exceeds maximum operation depth of 4" in refused["errors"][0]["message"]
+
+
+def test_alias_limit(engine: Engine, tmp_path: Path) -> None:
+    aliased = "{ a: me { id } b: me { id } c: me { id } }"
+    assert "errors" not in query(engine, tmp_path, aliased, max_aliases=3)
+    refused = query(engine, tmp_path, aliased, max_aliases=2)
+    assert "3 aliases found. Allowed: 2" in refused["errors"][0]["message"]
+
+
+@pytest.fixture
+def broken(engine: Engine) -> Iterator[Engine]:
+    """A database whose tags table is away for the test: reading tags fails in the server."""
+    with engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE tags RENAME TO tags_away"))
+    yield engine
+    with engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE tags_away RENAME TO tags"))
+
+
+def test_unexpected_errors_are_masked_unless_debug(broken: Engine, tmp_path: Path) -> None:
+    document = "{ tags { totalCount } }"
+    masked = query(broken, tmp_path, document)
+    assert masked["errors"][0]["message"] == "Unexpected error."
+    shown = query(broken, tmp_path, document, debug=True)
+    assert "tags" in shown["errors"][0]["message"]
+
+
+def test_client_errors_are_not_masked(engine: Engine, tmp_path: Path) -> None:
+    refused = query(engine, tmp_path, '{ items(after: "nonsense") { totalCount } }')
+    assert refused["errors"][0]["message"] == "invalid cursor 'nonsense'"
+    assert refused["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
+
+
+@pytest.mark.parametrize(("debug", "status"), [(True, 200), (False, 404)])
+def test_graphiql_only_in_debug(engine: Engine, tmp_path: Path, debug: bool, status: int) -> None:
+    client = serve(make_settings(tmp_path, debug=debug), engine)
+    response = client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == status
