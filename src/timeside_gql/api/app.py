@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from timeside_gql.api.context import (
     Context,
@@ -60,7 +61,8 @@ class GraphQLApp(GraphQL[Context, None]):
                 raise HTTPException(401, str(exc)) from exc
         return context
 
-    async def on_ws_connect(self, context: Context) -> None:
+    async def on_ws_connect(self, context: Context) -> UnsetType:
+        """Authenticate from the ``connection_init`` payload; acknowledge without a payload."""
         context.token = token_from_params(context.connection_params)
         try:
             context.viewer = await viewer_for_token(self.sessions, context.token)
@@ -68,6 +70,7 @@ class GraphQLApp(GraphQL[Context, None]):
             raise ConnectionRejectionError({"reason": str(exc)}) from exc
         if context.viewer.is_anonymous and self.settings.require_login:
             raise ConnectionRejectionError({"reason": "authentication required"})
+        return UNSET
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Starlette:

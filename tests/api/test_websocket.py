@@ -1,0 +1,39 @@
+"""graphql-transport-ws: the token rides in the connection_init payload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from tests.api.conftest import Api
+
+PROTOCOL = ["graphql-transport-ws"]
+
+
+def ask_me(client: TestClient, payload: dict[str, Any]) -> Any:
+    """Open a connection with ``payload``, run ``me`` over it, return what it answered."""
+    with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+        ws.send_json({"type": "connection_init", "payload": payload})
+        assert ws.receive_json() == {"type": "connection_ack"}
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": "{ me { username } }"}})
+        answer = ws.receive_json()
+        assert ws.receive_json() == {"id": "1", "type": "complete"}
+        return answer["payload"]["data"]["me"]
+
+
+def test_token_in_connection_init(api: Api) -> None:
+    token = api.tokens["alice"]
+    assert ask_me(api.client, {"authorization": f"Bearer {token}"}) == {"username": "alice"}
+    assert ask_me(api.client, {"token": token}) == {"username": "alice"}
+    assert ask_me(api.client, {}) is None
+
+
+def test_bad_token_is_rejected(api: Api) -> None:
+    with api.client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"authorization": "Bearer nope"}})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4403
