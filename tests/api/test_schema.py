@@ -1,17 +1,19 @@
-"""The exported SDL, the abuse limits, error masking and the playground switch."""
+"""The exported SDL and README examples, the abuse limits, error masking, the playground."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from graphql import parse, validate
 from sqlalchemy.engine import Engine
 
 from tests.api.conftest import make_settings, serve
-from timeside_gql.api.schema import sdl
+from timeside_gql.api.schema import schema, sdl
 from timeside_gql.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,3 +78,11 @@ def test_graphiql_only_in_debug(engine: Engine, tmp_path: Path, debug: bool, sta
     client = serve(make_settings(tmp_path, debug=debug), engine)
     response = client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == status
+
+
+def test_readme_examples_are_valid() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```graphql\n(.*?)```", readme, flags=re.DOTALL)
+    assert blocks, "README has no graphql examples"
+    for block in blocks:
+        assert validate(schema._schema, parse(block)) == []
