@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from graphql import parse, validate
+from graphql import get_introspection_query, parse, validate
 from sqlalchemy.engine import Engine
 
 from tests.api.conftest import make_settings, serve
@@ -86,3 +86,8 @@ def test_readme_examples_are_valid() -> None:
     assert blocks, "README has no graphql examples"
     for block in blocks:
         assert validate(schema._schema, parse(block)) == []
+
+
+def test_introspection_is_not_limited_by_depth(engine: Engine, tmp_path: Path) -> None:
+    """GraphiQL and codegen send the (deep) introspection query."""
+    assert "errors" not in query(engine, tmp_path, get_introspection_query())

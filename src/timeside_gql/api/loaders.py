@@ -20,6 +20,9 @@ from timeside_gql.api.permissions import Viewer, visible
 from timeside_gql.db import models as m
 
 Row = TypeVar("Row")
+
+# Keys per SELECT ... IN (...): far below the bind-parameter limits of SQLite and PostgreSQL.
+MAX_BATCH = 1000
 Reader = Callable[..., Awaitable[Any]]
 
 
@@ -43,7 +46,7 @@ class Loaders:
             async def batch(keys: list[Any]) -> list[Any]:
                 return await self._read(load, list(keys))
 
-            loader = self._cache[key] = DataLoader(batch)
+            loader = self._cache[key] = DataLoader(batch, max_batch_size=MAX_BATCH)
         return loader
 
     def by_id(self, model: type[Row]) -> DataLoader[UUID, Row | None]:
@@ -69,7 +72,7 @@ class Loaders:
             stmt = select(model).where(col.in_(keys), visible(model, viewer)).order_by(*order)
             return _group(keys, ((getattr(r, column), r) for r in session.exec(stmt)))
 
-        return self._get(("column", model, column), load)
+        return self._get(("column", model, column, _key(order)), load)
 
     def linked(
         self,
@@ -95,7 +98,7 @@ class Loaders:
             )
             return _group(keys, session.exec(stmt))
 
-        return self._get(("link", link, source, target, model), load)
+        return self._get(("link", link, source, target, model, _key(order)), load)
 
     def selection_items(self) -> DataLoader[UUID, list[m.Item]]:
         """Every visible item of each selection and of its visible sub-selections, once each."""
@@ -156,6 +159,11 @@ def selection_tree(roots: Sequence[UUID], viewer: Viewer) -> sa.CTE:
         .where(m.SelectionChild.child_id.in_(visible_selections))
     )
     return tree.union(step)
+
+
+def _key(order: Sequence[Any]) -> tuple[str, ...]:
+    """A hashable name of an ORDER BY, so differently ordered loaders are cached apart."""
+    return tuple(str(clause) for clause in order)
 
 
 def _group(keys: list[Any], pairs: Any) -> list[list[Any]]:
