@@ -13,22 +13,22 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from strawberry.dataloader import DataLoader
 
 from timeside_gql.api.permissions import Viewer, visible
 from timeside_gql.db import models as m
 
-Row = TypeVar("Row")
+Row = TypeVar("Row", bound=m.Entity)
 
 # Keys per SELECT ... IN (...): far below the bind-parameter limits of SQLite and PostgreSQL.
 MAX_BATCH = 1000
 Reader = Callable[..., Awaitable[Any]]
 
 
-def newest_first(model: type[Any]) -> tuple[Any, ...]:
+def newest_first(model: type[m.Entity]) -> tuple[Any, ...]:
     """The order of every list: newest first, id to break ties (cursor pagination relies on it)."""
-    return (model.created_at.desc(), model.id.desc())
+    return (col(model.created_at).desc(), col(model.id).desc())
 
 
 class Loaders:
@@ -54,7 +54,7 @@ class Loaders:
         viewer = self._viewer
 
         def load(session: Session, ids: list[UUID]) -> list[Row | None]:
-            rows = session.exec(select(model).where(model.id.in_(ids), visible(model, viewer)))
+            rows = session.exec(select(model).where(col(model.id).in_(ids), visible(model, viewer)))
             found = {row.id: row for row in rows}
             return [found.get(i) for i in ids]
 
@@ -65,11 +65,11 @@ class Loaders:
     ) -> DataLoader[UUID, list[Row]]:
         """Visible rows whose ``column`` equals each key (the reverse side of a foreign key)."""
         viewer = self._viewer
-        col = getattr(model, column)
+        key = col(getattr(model, column))
         order = order_by if order_by is not None else newest_first(model)
 
         def load(session: Session, keys: list[UUID]) -> list[list[Row]]:
-            stmt = select(model).where(col.in_(keys), visible(model, viewer)).order_by(*order)
+            stmt = select(model).where(key.in_(keys), visible(model, viewer)).order_by(*order)
             return _group(keys, ((getattr(r, column), r) for r in session.exec(stmt)))
 
         return self._get(("column", model, column, _key(order)), load)
@@ -85,14 +85,14 @@ class Loaders:
     ) -> DataLoader[UUID, list[Row]]:
         """Visible ``model`` rows reached through the many-to-many table ``link``."""
         viewer = self._viewer
-        src, dst = getattr(link, source), getattr(link, target)
+        src, dst = col(getattr(link, source)), col(getattr(link, target))
         order = order_by if order_by is not None else newest_first(model)
 
         def load(session: Session, keys: list[UUID]) -> list[list[Row]]:
             stmt = (
                 select(src, model)
                 .select_from(link)
-                .join(model, model.id == dst)
+                .join(model, col(model.id) == dst)
                 .where(src.in_(keys), visible(model, viewer))
                 .order_by(*order)
             )
@@ -108,8 +108,8 @@ class Loaders:
             tree = selection_tree(keys, viewer)
             stmt = (
                 select(tree.c.root_id, m.Item)
-                .join(m.SelectionItem, m.SelectionItem.selection_id == tree.c.selection_id)
-                .join(m.Item, m.Item.id == m.SelectionItem.item_id)
+                .join(m.SelectionItem, col(m.SelectionItem.selection_id) == tree.c.selection_id)
+                .join(m.Item, col(m.Item.id) == col(m.SelectionItem.item_id))
                 .where(visible(m.Item, viewer))
                 .order_by(*newest_first(m.Item))
             )
@@ -126,16 +126,19 @@ class Loaders:
             stmt = (
                 select(m.Job.task_id, m.Result)
                 .select_from(m.Job)
-                .join(m.Task, m.Task.id == m.Job.task_id)
-                .join(m.ExperiencePreset, m.ExperiencePreset.experience_id == m.Task.experience_id)
+                .join(m.Task, col(m.Task.id) == col(m.Job.task_id))
+                .join(
+                    m.ExperiencePreset,
+                    col(m.ExperiencePreset.experience_id) == col(m.Task.experience_id),
+                )
                 .join(
                     m.Result,
                     sa.and_(
-                        m.Result.item_id == m.Job.item_id,
-                        m.Result.preset_id == m.ExperiencePreset.preset_id,
+                        col(m.Result.item_id) == col(m.Job.item_id),
+                        col(m.Result.preset_id) == col(m.ExperiencePreset.preset_id),
                     ),
                 )
-                .where(m.Job.task_id.in_(keys), visible(m.Result, viewer))
+                .where(col(m.Job.task_id).in_(keys), visible(m.Result, viewer))
                 .order_by(*newest_first(m.Result))
             )
             return _group(keys, session.exec(stmt))
@@ -148,15 +151,19 @@ def selection_tree(roots: Sequence[UUID], viewer: Viewer) -> sa.CTE:
 
     UNION (not UNION ALL) stops on rows already seen, so even a cycle would terminate.
     """
-    visible_selections = select(m.Selection.id).where(visible(m.Selection, viewer))
-    base = select(m.Selection.id.label("root_id"), m.Selection.id.label("selection_id")).where(
-        m.Selection.id.in_(roots), visible(m.Selection, viewer)
+    selection_id = col(m.Selection.id)
+    visible_selections = select(selection_id).where(visible(m.Selection, viewer))
+    base: sa.Select[Any, Any] = sa.select(
+        selection_id.label("root_id"), selection_id.label("selection_id")
     )
-    tree = base.cte("selection_tree", recursive=True)
+    tree = base.where(selection_id.in_(roots), visible(m.Selection, viewer)).cte(
+        "selection_tree", recursive=True
+    )
+    child_id = col(m.SelectionChild.child_id)
     step = (
-        select(tree.c.root_id, m.SelectionChild.child_id)
-        .join(m.SelectionChild, m.SelectionChild.parent_id == tree.c.selection_id)
-        .where(m.SelectionChild.child_id.in_(visible_selections))
+        select(tree.c.root_id, child_id)
+        .join(m.SelectionChild, col(m.SelectionChild.parent_id) == tree.c.selection_id)
+        .where(child_id.in_(visible_selections))
     )
     return tree.union(step)
 

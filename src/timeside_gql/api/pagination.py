@@ -15,14 +15,15 @@ from uuid import UUID
 
 import sqlalchemy as sa
 import strawberry
-from sqlmodel import select
+from sqlmodel import col, select
 
 from timeside_gql.api.errors import ClientError
 from timeside_gql.api.loaders import newest_first
 from timeside_gql.api.scope import current_scope
+from timeside_gql.db import models as m
 
 Node = TypeVar("Node")
-Row = TypeVar("Row")
+Row = TypeVar("Row", bound=m.Entity)
 
 
 @strawberry.type
@@ -92,8 +93,8 @@ async def paginate(
         created, ident = decode_cursor(after)
         stmt = stmt.where(
             sa.or_(
-                model.created_at < created,
-                sa.and_(model.created_at == created, model.id < ident),
+                col(model.created_at) < created,
+                sa.and_(col(model.created_at) == created, col(model.id) < ident),
             )
         )
     stmt = stmt.order_by(*newest_first(model)).limit(limit + 1)

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 from strawberry import Info
 from strawberry.permission import BasePermission
 
@@ -42,9 +43,10 @@ ANONYMOUS = Viewer()
 
 
 def _shareable(model: type[m.Shareable], viewer: Viewer) -> ColumnElement[bool]:
+    public = col(model.is_public) == sa.true()
     if viewer.is_anonymous:
-        return model.is_public == sa.true()
-    return sa.or_(model.is_public == sa.true(), model.author_id == viewer.user_id)
+        return public
+    return sa.or_(public, col(model.author_id) == viewer.user_id)
 
 
 def _visible_ids(model: type[Any], viewer: Viewer) -> sa.Select[Any]:
@@ -57,11 +59,12 @@ _RULES: dict[type[Any], Callable[[Viewer], ColumnElement[bool]]] = {
     m.Experience: lambda v: _shareable(m.Experience, v),
     m.Task: lambda v: _shareable(m.Task, v),
     m.AnnotationTrack: lambda v: sa.and_(
-        _shareable(m.AnnotationTrack, v), m.AnnotationTrack.item_id.in_(_visible_ids(m.Item, v))
+        _shareable(m.AnnotationTrack, v),
+        col(m.AnnotationTrack.item_id).in_(_visible_ids(m.Item, v)),
     ),
-    m.Annotation: lambda v: m.Annotation.track_id.in_(_visible_ids(m.AnnotationTrack, v)),
-    m.Result: lambda v: m.Result.item_id.in_(_visible_ids(m.Item, v)),
-    m.Job: lambda v: m.Job.task_id.in_(_visible_ids(m.Task, v)),
+    m.Annotation: lambda v: col(m.Annotation.track_id).in_(_visible_ids(m.AnnotationTrack, v)),
+    m.Result: lambda v: col(m.Result.item_id).in_(_visible_ids(m.Item, v)),
+    m.Job: lambda v: col(m.Job.task_id).in_(_visible_ids(m.Task, v)),
 }
 
 

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 import strawberry
-from sqlmodel import select
+from sqlmodel import col, select
 
 from timeside_gql.api.loaders import selection_tree
 from timeside_gql.api.pagination import Connection, paginate
@@ -51,14 +51,14 @@ class ItemFilter:
             clauses.append(
                 sa.or_(
                     *(
-                        column.icontains(self.search, autoescape=True)
+                        col(column).icontains(self.search, autoescape=True)
                         for column in (m.Item.title, m.Item.artist, m.Item.album)
                     )
                 )
             )
         if self.provider_pid is not None:
             providers = select(m.Provider.id).where(m.Provider.pid == self.provider_pid)
-            clauses.append(m.Item.provider_id.in_(providers))
+            clauses.append(col(m.Item.provider_id).in_(providers))
         if self.external_id is not None:
             clauses.append(m.Item.external_id == self.external_id)
         if self.sha1 is not None:
@@ -66,9 +66,9 @@ class ItemFilter:
         if self.selection is not None:
             tree = selection_tree([self.selection], current_scope().viewer)
             members = select(m.SelectionItem.item_id).join(
-                tree, m.SelectionItem.selection_id == tree.c.selection_id
+                tree, col(m.SelectionItem.selection_id) == tree.c.selection_id
             )
-            clauses.append(m.Item.id.in_(members))
+            clauses.append(col(m.Item.id).in_(members))
         return clauses
 
 
@@ -88,10 +88,10 @@ class ResultFilter:
         if self.processor_pid is not None:
             presets = (
                 select(m.Preset.id)
-                .join(m.Processor, m.Processor.id == m.Preset.processor_id)
+                .join(m.Processor, col(m.Processor.id) == col(m.Preset.processor_id))
                 .where(m.Processor.pid == self.processor_pid)
             )
-            clauses.append(m.Result.preset_id.in_(presets))
+            clauses.append(col(m.Result.preset_id).in_(presets))
         if self.status is not None:
             clauses.append(m.Result.status == self.status)
         return clauses
@@ -181,7 +181,7 @@ class Query:
     async def selections(
         self, first: int | None = None, after: str | None = None, search: str | None = None
     ) -> Connection[Selection]:
-        where = [m.Selection.title.icontains(search, autoescape=True)] if search else []
+        where = [col(m.Selection.title).icontains(search, autoescape=True)] if search else []
         return await _list(m.Selection, where, first, after)
 
     @read
@@ -224,7 +224,7 @@ class Query:
     async def tasks(
         self, first: int | None = None, after: str | None = None, status: TaskStatus | None = None
     ) -> Connection[Task]:
-        where = [m.Task.status == status] if status is not None else []
+        where: list[Any] = [m.Task.status == status] if status is not None else []
         return await _list(m.Task, where, first, after)
 
     @read

@@ -8,7 +8,7 @@ from typing import Annotated
 from uuid import UUID
 
 import strawberry
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from timeside_gql.api.errors import InvalidInput, NotFoundError, PermissionDenied, ValidationError
 from timeside_gql.api.mutations.base import (
@@ -150,7 +150,9 @@ def _check_no_overlap(
 ) -> None:
     """On a non-overlapping track, ranges may touch but not intersect."""
     rows = session.exec(
-        select(m.Annotation).where(m.Annotation.track_id == track.id).order_by(m.Annotation.start)
+        select(m.Annotation)
+        .where(m.Annotation.track_id == track.id)
+        .order_by(col(m.Annotation.start))
     ).all()
     spans = [(a.start, a.stop) for a in rows if a.id != annotation_id]
     if span is not None:

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import strawberry
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from strawberry.utils.str_converters import to_camel_case
 
 from timeside_gql.api.errors import (
@@ -31,8 +31,9 @@ from timeside_gql.api.permissions import Viewer, require_owner, visible
 from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.base import as_type
 from timeside_gql.db import errors as db_errors
+from timeside_gql.db import models as m
 
-Row = TypeVar("Row")
+Row = TypeVar("Row", bound=m.Entity)
 
 
 @strawberry.type(description="The id of the object a mutation deleted.")
@@ -82,7 +83,7 @@ def from_data_error(error: db_errors.DataError) -> ApiError:
 
 def fetch(session: Session, viewer: Viewer, model: type[Row], id: UUID) -> Row:
     """The row ``id`` if the viewer may see it; NotFound otherwise (no existence leak)."""
-    row = session.exec(select(model).where(model.id == id, visible(model, viewer))).first()
+    row = session.exec(select(model).where(col(model.id) == id, visible(model, viewer))).first()
     if row is None:
         raise NotFound(model.__name__, id)
     return row
@@ -103,7 +104,7 @@ def fetch_many(
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return []
-    rows = session.exec(select(model).where(model.id.in_(wanted), visible(model, viewer)))
+    rows = session.exec(select(model).where(col(model.id).in_(wanted), visible(model, viewer)))
     found = {row.id: row for row in rows}  # type: ignore[attr-defined]
     for id in wanted:
         if id not in found:

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 from uuid import UUID
 
 import strawberry
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 from strawberry.utils.str_converters import to_camel_case
 
 from timeside_gql.api.errors import InvalidInput, NotFoundError, PermissionDenied, ValidationError
@@ -93,7 +93,7 @@ def set_tags(
 ) -> None:
     """Replace the tags of ``owner_id`` in ``link`` by ``names``, creating unknown tags."""
     wanted = list(dict.fromkeys(name.strip() for name in names if name.strip()))
-    existing = {t.name: t for t in session.exec(select(m.Tag).where(m.Tag.name.in_(wanted)))}
+    existing = {t.name: t for t in session.exec(select(m.Tag).where(col(m.Tag.name).in_(wanted)))}
     for name in wanted:
         if name not in existing:
             existing[name] = m.Tag(name=name)

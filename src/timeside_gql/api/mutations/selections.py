@@ -7,7 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 import strawberry
-from sqlmodel import Session, delete
+from sqlmodel import Session, col, delete
 
 from timeside_gql.api.errors import (
     CycleError,
@@ -76,7 +76,9 @@ def _apply(session: Session, viewer: Viewer, selection: m.Selection, data: Selec
     session.flush()
     if data.item_ids is not strawberry.UNSET:
         items = fetch_many(session, viewer, m.Item, data.item_ids or [], field="itemIds")
-        session.exec(delete(m.SelectionItem).where(m.SelectionItem.selection_id == selection.id))
+        session.exec(
+            delete(m.SelectionItem).where(col(m.SelectionItem.selection_id) == selection.id)
+        )
         session.add_all(m.SelectionItem(selection_id=selection.id, item_id=i.id) for i in items)
         session.flush()
     if data.child_ids is not strawberry.UNSET:

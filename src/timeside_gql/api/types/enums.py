@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import strawberry
 
 from timeside_gql.db import models as m
 
-ProcessorKind = strawberry.enum(m.ProcessorKind, name="ProcessorKind")
-TaskStatus = strawberry.enum(m.TaskStatus, name="TaskStatus")
-JobStatus = strawberry.enum(m.JobStatus, name="JobStatus")
-ResultStatus = strawberry.enum(m.ResultStatus, name="ResultStatus")
+# strawberry.enum marks the classes in place: the table columns and the API share one enum.
+for _enum in (m.ProcessorKind, m.TaskStatus, m.JobStatus, m.ResultStatus):
+    strawberry.enum(_enum)
+
+ProcessorKind: TypeAlias = m.ProcessorKind
+TaskStatus: TypeAlias = m.TaskStatus
+JobStatus: TypeAlias = m.JobStatus
+ResultStatus: TypeAlias = m.ResultStatus
