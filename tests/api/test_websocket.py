@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from tests.api.conftest import Api
+from tests.api.conftest import Api, make_settings, serve
 
 PROTOCOL = ["graphql-transport-ws"]
 
@@ -37,3 +39,16 @@ def test_bad_token_is_rejected(api: Api) -> None:
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == 4403
+
+
+def test_require_login_refuses_anonymous_connections(
+    engine: Engine, tmp_path: Path, users: tuple[dict[str, str], Any]
+) -> None:
+    client = serve(make_settings(tmp_path, require_login=True), engine)
+    with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+        ws.send_json({"type": "connection_init", "payload": {}})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 4403
+    tokens, _ = users
+    assert ask_me(client, {"token": tokens["bob"]}) == {"username": "bob"}
