@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from tests.api.conftest import Api
 from tests.db import factories as f
+from timeside_gql.core.registry import all_processors
 from timeside_gql.db import models as m
 
 PROVIDER = """
@@ -81,3 +82,15 @@ def test_processors_and_presets_in_use_are_not_deleted(api: Api, engine: Engine)
         assert api(query, {"id": id}, as_="admin")[field] == {"__typename": "ConflictError"}
     listed = api('{ processors(pid: "level", kind: ANALYZER) { nodes { presets { id } } } }')
     assert listed["processors"]["nodes"] == [{"presets": [{"id": ids["preset"]}]}]
+
+
+def test_processors_are_synced_from_the_registry_by_admins(api: Api) -> None:
+    sync = """mutation { syncProcessors { __typename
+      ... on SyncedProcessors { processors { pid version parametersSchema } } } }"""
+    assert api(sync, as_="alice")["syncProcessors"] == {"__typename": "PermissionDenied"}
+    synced = api(sync, as_="admin")["syncProcessors"]["processors"]
+    pids = {processor["pid"] for processor in synced}
+    assert pids == {cls.pid for cls in all_processors()}
+    assert all(processor["parametersSchema"]["type"] == "object" for processor in synced)
+    listed = api("{ processors(first: 100) { totalCount } }")["processors"]["totalCount"]
+    assert listed == len(synced)
