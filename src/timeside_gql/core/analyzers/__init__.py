@@ -1,0 +1,6 @@
+"""The analyzers; importing this package registers them all."""
+
+from timeside_gql.core.analyzers import (  # noqa: F401 - imported to register
+    level,
+    spectral,
+)

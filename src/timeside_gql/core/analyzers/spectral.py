@@ -1,0 +1,364 @@
+"""Spectral analyzers: spectrogram (linear / mel), mel energies, MFCC, spectral
+descriptors and constant-Q. All share the STFT of their (rate, n_fft, hop)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import librosa
+import numpy as np
+import scipy.fft
+
+from timeside_gql.core.analyzers.common import (
+    FFT,
+    HOP_LENGTH,
+    RATE,
+    FrameCollector,
+    enum,
+    integer,
+    number,
+)
+from timeside_gql.core.context import (
+    Context,
+    Frames,
+    LogMel,
+    MelPower,
+    Need,
+    Spectrum,
+    power_db,
+)
+from timeside_gql.core.params import schema
+from timeside_gql.core.processor import Done, Output, OutputSpec, Processor
+
+_EPS = 1e-10
+
+
+class _Framewise(Processor):
+    """An analyzer whose framewise output(s) come from one shared STFT."""
+
+    def spectrum(self) -> Spectrum:
+        p = self.params
+        return Spectrum(p["rate"], p["n_fft"], p["hop_length"])
+
+    def frames_meta(self) -> tuple[float, int, int]:
+        p = self.params
+        return (p["rate"], p["n_fft"], p["hop_length"])
+
+    def mel(self) -> MelPower:
+        p = self.params
+        return MelPower(p["rate"], p["n_fft"], p["hop_length"], p["n_mels"])
+
+
+class SpectrogramAnalyzer(_Framewise):
+    pid = "spectrogram_analyzer"
+    name = "Spectrogram"
+    version = "2.0"
+    description = (
+        "Short-time spectrum of the mono downmix (Hann window, centred frames), linear "
+        "frequency bins or mel bands, in dB or magnitude."
+    )
+    parameters_schema = schema(
+        {
+            "mode": enum("linear", ("linear", "mel"), "frequency axis"),
+            "scale": enum("db", ("db", "magnitude"), "dB (re full scale) or raw magnitude"),
+            "rate": RATE,
+            "n_fft": FFT,
+            "hop_length": HOP_LENGTH,
+            "n_mels": integer(128, 8, 512, "mel bands (mel mode)"),
+        }
+    )
+    outputs = (OutputSpec("spectrogram_analyzer", "Spectrogram", "dB", "value", "framewise"),)
+
+    def __init__(self, params: dict[str, Any] | None = None) -> None:
+        super().__init__(params)
+        self.collector = FrameCollector()
+
+    def source(self) -> Need:
+        return self.mel() if self.params["mode"] == "mel" else self.spectrum()
+
+    def needs(self) -> tuple[Need, ...]:
+        return (self.source(),)
+
+    def process(self, ctx: Context) -> None:
+        block = ctx.get(self.source()).data
+        if self.params["scale"] == "db":
+            power = block if self.params["mode"] == "mel" else np.square(block)
+            block = power_db(power).astype(np.float32)
+        elif self.params["mode"] == "mel":
+            block = np.sqrt(block)
+        self.collector.add(block)
+
+    def finish(self, done: Done) -> Output:
+        p = self.params
+        if p["mode"] == "mel":
+            freqs = librosa.mel_frequencies(p["n_mels"] + 2, fmax=p["rate"] / 2)[1:-1]
+        else:
+            freqs = librosa.fft_frequencies(sr=p["rate"], n_fft=p["n_fft"])
+        values = self.collector.frames((0, freqs.size))
+        result = self.result(
+            "spectrogram_analyzer", done, value=values, y_value=freqs, frames=self.frames_meta()
+        )
+        if p["scale"] == "magnitude":
+            result.id_metadata.unit = ""
+        return Output(results=[result])
+
+
+class MelEnergies(_Framewise):
+    pid = "mel_energies"
+    name = "Mel energies"
+    version = "1.0"
+    description = "Energy in mel bands (Slaney filters) per frame, in dB."
+    parameters_schema = schema(
+        {
+            "rate": RATE,
+            "n_fft": FFT,
+            "hop_length": HOP_LENGTH,
+            "n_mels": integer(40, 8, 512, "mel bands"),
+        }
+    )
+    outputs = (OutputSpec("mel_energies", "Mel energies", "dB", "value", "framewise"),)
+
+    def __init__(self, params: dict[str, Any] | None = None) -> None:
+        super().__init__(params)
+        self.collector = FrameCollector()
+
+    def needs(self) -> tuple[Need, ...]:
+        return (LogMel(self.mel()),)
+
+    def process(self, ctx: Context) -> None:
+        self.collector.add(ctx.get(LogMel(self.mel())).data)
+
+    def finish(self, done: Done) -> Output:
+        p = self.params
+        freqs = librosa.mel_frequencies(p["n_mels"] + 2, fmax=p["rate"] / 2)[1:-1]
+        values = self.collector.frames((0, p["n_mels"]))
+        return Output(
+            results=[
+                self.result(
+                    "mel_energies", done, value=values, y_value=freqs, frames=self.frames_meta()
+                )
+            ]
+        )
+
+
+class Mfcc(_Framewise):
+    pid = "mfcc"
+    name = "MFCC"
+    version = "1.0"
+    description = "Mel-frequency cepstral coefficients: DCT-II (orthonormal) of log-mel power."
+    parameters_schema = schema(
+        {
+            "rate": RATE,
+            "n_fft": FFT,
+            "hop_length": HOP_LENGTH,
+            "n_mels": integer(128, 8, 512, "mel bands"),
+            "n_mfcc": integer(13, 1, 128, "coefficients kept"),
+        }
+    )
+    outputs = (OutputSpec("mfcc", "MFCC", "", "value", "framewise"),)
+
+    def __init__(self, params: dict[str, Any] | None = None) -> None:
+        super().__init__(params)
+        self.collector = FrameCollector()
+
+    def needs(self) -> tuple[Need, ...]:
+        return (LogMel(self.mel()),)
+
+    def process(self, ctx: Context) -> None:
+        log_mel = ctx.get(LogMel(self.mel())).data
+        if log_mel.shape[1]:
+            coeffs = scipy.fft.dct(log_mel, type=2, norm="ortho", axis=0)[: self.params["n_mfcc"]]
+            self.collector.add(coeffs.astype(np.float32))
+
+    def finish(self, done: Done) -> Output:
+        values = self.collector.frames((0, self.params["n_mfcc"]))
+        return Output(results=[self.result("mfcc", done, value=values, frames=self.frames_meta())])
+
+
+DESCRIPTORS = (
+    "centroid",
+    "bandwidth",
+    "rolloff",
+    "flatness",
+    "contrast",
+    "slope",
+    "kurtosis",
+    "zcr",
+)
+_UNITS = {"centroid": "Hz", "bandwidth": "Hz", "rolloff": "Hz", "contrast": "dB"}
+
+
+class SpectralDescriptors(_Framewise):
+    pid = "spectral_descriptors"
+    name = "Spectral descriptors"
+    version = "1.0"
+    description = (
+        "Per-frame spectral shape: centroid, bandwidth, roll-off (Hz), flatness, contrast "
+        "(dB per octave band), slope, kurtosis, and the zero-crossing rate."
+    )
+    parameters_schema = schema(
+        {
+            "descriptors": {
+                "type": "array",
+                "items": {"enum": list(DESCRIPTORS)},
+                "uniqueItems": True,
+                "minItems": 1,
+                "default": list(DESCRIPTORS),
+                "description": "which descriptors to compute",
+            },
+            "rate": RATE,
+            "n_fft": FFT,
+            "hop_length": HOP_LENGTH,
+            "rolloff_percent": number(0.85, 0.01, 0.99, "energy fraction below the roll-off"),
+        }
+    )
+    outputs = tuple(
+        OutputSpec(
+            f"spectral_descriptors.{d}", f"Spectral {d}", _UNITS.get(d, ""), "value", "framewise"
+        )
+        for d in DESCRIPTORS
+    )
+
+    def __init__(self, params: dict[str, Any] | None = None) -> None:
+        super().__init__(params)
+        self.collectors = {d: FrameCollector() for d in self.params["descriptors"]}
+        self.freqs = librosa.fft_frequencies(sr=self.params["rate"], n_fft=self.params["n_fft"])
+
+    def frames(self) -> Frames:
+        return self.spectrum().frames
+
+    def needs(self) -> tuple[Need, ...]:
+        wanted = self.params["descriptors"]
+        needs: list[Need] = [self.spectrum()] if set(wanted) - {"zcr"} else []
+        return (*needs, self.frames()) if "zcr" in wanted else tuple(needs)
+
+    def process(self, ctx: Context) -> None:
+        wanted = self.params["descriptors"]
+        if "zcr" in wanted:
+            block = ctx.get(self.frames())
+            if block.count:
+                zcr = librosa.feature.zero_crossing_rate(
+                    block.data,
+                    frame_length=self.params["n_fft"],
+                    hop_length=self.params["hop_length"],
+                    center=False,
+                )[0]
+                self.collectors["zcr"].add(zcr.astype(np.float32))
+        if set(wanted) - {"zcr"}:
+            mag = ctx.get(self.spectrum()).data
+            if mag.shape[1]:
+                for name, values in self._shape(mag, wanted).items():
+                    self.collectors[name].add(values.astype(np.float32))
+
+    def _shape(self, mag: np.ndarray, wanted: list[str]) -> dict[str, np.ndarray]:
+        f = self.freqs[:, None]
+        total = mag.sum(axis=0)
+        dist = np.divide(mag, total, out=np.zeros_like(mag), where=total > _EPS)
+        centroid = (f * dist).sum(axis=0)
+        spread = np.sqrt(((f - centroid) ** 2 * dist).sum(axis=0))
+        out: dict[str, np.ndarray] = {}
+        if "centroid" in wanted:
+            out["centroid"] = centroid
+        if "bandwidth" in wanted:
+            out["bandwidth"] = spread
+        if "rolloff" in wanted:
+            below = np.cumsum(dist, axis=0) >= self.params["rolloff_percent"]
+            out["rolloff"] = np.where(total > _EPS, self.freqs[np.argmax(below, axis=0)], 0.0)
+        if "flatness" in wanted:
+            power = np.maximum(np.square(mag, dtype=np.float64), _EPS)
+            out["flatness"] = np.exp(np.log(power).mean(axis=0)) / power.mean(axis=0)
+        if "contrast" in wanted:
+            contrast = librosa.feature.spectral_contrast(
+                S=mag, sr=self.params["rate"], n_fft=self.params["n_fft"]
+            )
+            out["contrast"] = contrast
+        if "slope" in wanted:
+            fc = f - f.mean()
+            out["slope"] = (fc * (mag - mag.mean(axis=0))).sum(axis=0) / np.sum(fc**2)
+        if "kurtosis" in wanted:
+            fourth = ((f - centroid) ** 4 * dist).sum(axis=0)
+            variance = spread**2
+            kurt = np.divide(
+                fourth, variance**2, out=np.full_like(fourth, 3.0), where=variance > _EPS
+            )
+            out["kurtosis"] = kurt - 3.0
+        return out
+
+    def finish(self, done: Done) -> Output:
+        results = []
+        for name, collector in self.collectors.items():
+            empty = (0, 7) if name == "contrast" else (0,)
+            results.append(
+                self.result(
+                    f"spectral_descriptors.{name}",
+                    done,
+                    value=collector.frames(empty),
+                    frames=self.frames_meta(),
+                )
+            )
+        return Output(results=results)
+
+
+class ConstantQ(Processor):
+    pid = "constant_q"
+    name = "Constant-Q transform"
+    version = "1.0"
+    description = "Constant-Q magnitude spectrum (librosa.cqt), by default 48 semitones from C2."
+    parameters_schema = schema(
+        {
+            "rate": RATE,
+            "hop_length": integer(512, 64, 8192, "hop (a multiple of 2^(octaves-1))"),
+            "fmin_midi": number(36.0, 12.0, 120.0, "MIDI note of the lowest bin"),
+            "n_bins": integer(48, 1, 120, "number of bins"),
+            "bins_per_octave": integer(12, 1, 48, "bins per octave"),
+        }
+    )
+    outputs = (OutputSpec("constant_q", "Constant-Q spectrum", "", "value", "framewise"),)
+
+    def __init__(self, params: dict[str, Any] | None = None) -> None:
+        super().__init__(params)
+        p = self.params
+        self.fmin = float(librosa.midi_to_hz(p["fmin_midi"]))
+        if self.fmin * 2 ** (p["n_bins"] / p["bins_per_octave"]) >= p["rate"] / 2:
+            raise ValueError("constant_q: the highest bin is above the Nyquist frequency")
+        q = 1.0 / (2 ** (1.0 / p["bins_per_octave"]) - 1)
+        half = q * p["rate"] / self.fmin / 2
+        self.context_frames = math.ceil(half / p["hop_length"]) + 4
+        self.collector = FrameCollector()
+
+    def frames(self) -> Frames:
+        p = self.params
+        return Frames(p["rate"], 2 * self.context_frames * p["hop_length"], p["hop_length"])
+
+    def needs(self) -> tuple[Need, ...]:
+        return (self.frames(),)
+
+    def process(self, ctx: Context) -> None:
+        block = ctx.get(self.frames())
+        if not block.count:
+            return
+        p = self.params
+        cqt = np.abs(
+            librosa.cqt(
+                block.data,
+                sr=p["rate"],
+                hop_length=p["hop_length"],
+                fmin=self.fmin,
+                n_bins=p["n_bins"],
+                bins_per_octave=p["bins_per_octave"],
+            )
+        )
+        c = self.context_frames
+        self.collector.add(cqt[:, c : c + block.count].astype(np.float32))
+
+    def finish(self, done: Done) -> Output:
+        p = self.params
+        freqs = librosa.cqt_frequencies(
+            p["n_bins"], fmin=self.fmin, bins_per_octave=p["bins_per_octave"]
+        )
+        values = self.collector.frames((0, p["n_bins"]))
+        meta = (p["rate"], 2 * self.context_frames * p["hop_length"], p["hop_length"])
+        return Output(
+            results=[self.result("constant_q", done, value=values, y_value=freqs, frames=meta)]
+        )

@@ -1,0 +1,244 @@
+"""Run many presets on one audio source: decode once, share intermediates, isolate failures.
+
+:func:`run` validates each preset, instantiates its processor (plus the parent presets
+graphers ask for, deduplicated by pid and parameter hash), streams the source through one
+:class:`~timeside_gql.core.context.Context`, then calls ``finish`` on each processor.
+A preset whose parameters, ``process`` or ``finish`` fail gets ``error`` set and the
+others go on. Decoding errors and cancellation concern the whole item and raise.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from timeside_gql.core import decode
+from timeside_gql.core.context import Context
+from timeside_gql.core.params import parameters_hash, validate_parameters
+from timeside_gql.core.processor import Artifact, Done, Processor, SourceInfo
+from timeside_gql.core.provenance import library_versions
+from timeside_gql.core.registry import get_processor
+from timeside_gql.core.results import AnalyzerResult
+
+PIPELINE_BLOCK_SIZE = 1 << 18
+_DECODE_SHARE = 0.9  # progress fraction given to the streaming phase
+
+Progress = Callable[[float], None]
+
+
+class Cancelled(Exception):
+    """The caller's ``cancelled()`` returned true; nothing was returned."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A file, optionally a segment of it."""
+
+    path: Path
+    start: float = 0.0
+    duration: float | None = None
+
+    @classmethod
+    def coerce(cls, source: Source | str | os.PathLike[str]) -> Source:
+        return source if isinstance(source, Source) else cls(Path(source))
+
+
+@dataclass(slots=True)
+class PresetOutcome:
+    pid: str
+    params: dict[str, Any]
+    results: list[AnalyzerResult] | None = None
+    artifacts: list[Artifact] = field(default_factory=list)
+    error: str | None = None
+    run_time: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(slots=True)
+class _Runner:
+    """One processor instance and the outcome(s) it feeds."""
+
+    processor: Processor
+    key: tuple[str, str]
+    outcome: PresetOutcome
+    requested: bool
+    seconds: float = 0.0
+    failed: bool = False
+
+    def call(self, func: Callable[[], Any], *, what: str) -> Any:
+        started = time.perf_counter()
+        try:
+            return func()
+        except Exception as exc:
+            self.failed = True
+            self.outcome.error = f"{what} failed: {type(exc).__name__}: {exc}"
+            self.outcome.results = None
+            _log_traceback(self.key[0])
+            return None
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def _log_traceback(pid: str) -> None:
+    import logging
+
+    logging.getLogger(__name__).debug("preset %s failed\n%s", pid, traceback.format_exc())
+
+
+def _plan(
+    presets: Sequence[tuple[str, Mapping[str, Any] | None]],
+) -> tuple[list[PresetOutcome], list[_Runner]]:
+    """One outcome per preset, and runners in dependency order (parents first), one per
+    distinct (pid, canonical params)."""
+    runners: dict[tuple[str, str], _Runner] = {}
+    order: list[_Runner] = []
+
+    def add(pid: str, params: Mapping[str, Any] | None, requested: bool) -> _Runner:
+        cls = get_processor(pid)
+        canonical = validate_parameters(cls, params)
+        key = (pid, parameters_hash(canonical))
+        runner = runners.get(key)
+        if runner is None:
+            processor = cls(canonical)
+            for parent_pid, parent_params in processor.parents():
+                add(parent_pid, parent_params, False)
+            runner = _Runner(processor, key, PresetOutcome(pid, canonical), requested)
+            runners[key] = runner
+            order.append(runner)
+        runner.requested |= requested
+        return runner
+
+    outcomes: list[PresetOutcome] = []
+    for pid, params in presets:
+        try:
+            outcomes.append(add(pid, params, True).outcome)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            outcomes.append(PresetOutcome(pid, dict(params or {}), error=error))
+    return outcomes, order
+
+
+def _lookahead(blocks: Iterator[np.ndarray]) -> Iterator[tuple[np.ndarray, bool]]:
+    previous = next(blocks, None)
+    for block in blocks:
+        yield previous, False  # type: ignore[misc]
+        previous = block
+    if previous is not None:
+        yield previous, True
+
+
+def run(
+    source: Source | str | os.PathLike[str],
+    presets: Sequence[tuple[str, Mapping[str, Any] | None]],
+    *,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    workdir: str | os.PathLike[str] | None = None,
+) -> list[PresetOutcome]:
+    """Run ``presets`` on ``source``; one :class:`PresetOutcome` per preset, in order."""
+    src = Source.coerce(source)
+    outcomes, order = _plan(presets)
+    report = progress or (lambda _fraction: None)
+    is_cancelled = cancelled or (lambda: False)
+
+    fmt, blocks = decode.open_blocks(
+        src.path, start=src.start, duration=src.duration, block_size=PIPELINE_BLOCK_SIZE
+    )
+    sha1 = decode.file_sha1(src.path)
+    ctx = Context(fmt)
+    needs = {id(r): tuple(r.processor.needs()) for r in order}
+    expected = max(fmt.duration * fmt.samplerate, 1.0)
+    decoded = 0
+    last_reported = -1.0
+    for block, eod in _lookahead(blocks):
+        if is_cancelled():
+            raise Cancelled("analysis cancelled")
+        ctx.advance(block, eod=eod)
+        for runner in order:
+            if not runner.failed:
+                runner.call(lambda r=runner: _step(r, ctx, needs[id(r)]), what="process")
+        decoded += block.shape[-1]
+        fraction = _DECODE_SHARE * min(decoded / expected, 1.0)
+        if fraction - last_reported >= 0.01:
+            report(fraction)
+            last_reported = fraction
+
+    info = SourceInfo(
+        uri=src.path.resolve().as_uri(),
+        sha1=sha1,
+        samplerate=fmt.samplerate,
+        channels=fmt.channels,
+        duration=decoded / fmt.samplerate,
+        start=src.start,
+        is_segment=src.start > 0 or src.duration is not None,
+    )
+    _finish_all(order, info, workdir, report, is_cancelled)
+    report(1.0)
+    return outcomes
+
+
+def _step(runner: _Runner, ctx: Context, needs: tuple[Any, ...]) -> None:
+    for need in needs:
+        ctx.get(need)
+    runner.processor.process(ctx)
+
+
+def _finish_all(
+    order: list[_Runner],
+    info: SourceInfo,
+    workdir: str | os.PathLike[str] | None,
+    report: Progress,
+    is_cancelled: Callable[[], bool],
+) -> None:
+    results: dict[tuple[str, str], list[AnalyzerResult]] = {}
+    with tempfile.TemporaryDirectory(prefix="timeside-") as scratch:
+        done = Done(info, Path(workdir or scratch), results)
+        for index, runner in enumerate(order):
+            if is_cancelled():
+                raise Cancelled("analysis cancelled")
+            if not runner.failed:
+                missing = [p for p in _parent_keys(runner) if p not in results]
+                if missing:
+                    runner.failed = True
+                    runner.outcome.error = f"parent preset failed: {missing[0][0]}"
+                else:
+                    output = runner.call(lambda r=runner: r.processor.finish(done), what="finish")
+                    if output is not None:
+                        _stamp(runner, output.results, info)
+                        results[runner.key] = output.results
+                        runner.outcome.results = output.results
+                        runner.outcome.artifacts = output.artifacts
+            runner.outcome.run_time = runner.seconds
+            report(_DECODE_SHARE + (1 - _DECODE_SHARE) * (index + 1) / len(order))
+
+
+def _parent_keys(runner: _Runner) -> list[tuple[str, str]]:
+    keys = []
+    for pid, params in runner.processor.parents():
+        keys.append((pid, parameters_hash(validate_parameters(pid, params))))
+    return keys
+
+
+def _stamp(runner: _Runner, results: list[AnalyzerResult], info: SourceInfo) -> None:
+    processor = runner.processor
+    for result in results:
+        result.provenance = {
+            "processor_id": processor.pid,
+            "processor_version": processor.version,
+            "parameters": dict(processor.params),
+            "parameters_hash": runner.key[1],
+            "libraries": library_versions(),
+            "source_sha1": info.sha1,
+            "run_time": round(runner.seconds, 6),
+        }
