@@ -176,3 +176,37 @@ def test_task_lifecycle_and_results(api: Api, engine: Engine, processor: str) ->
         as_="alice",
     )
     assert removed["deleteTask"] == {"__typename": "Deleted"}
+
+
+def test_only_drafts_change_targets(api: Api, engine: Engine, processor: str) -> None:
+    level = preset(api, processor, {})["id"]
+    experience = api(EXPERIENCE, {"input": {"presetIds": [level]}}, as_="alice")
+    experience_id = experience["createExperience"]["id"]
+    items = [
+        api('mutation { createItem(input: {title: "i"}) { ... on Item { id } } }', as_="alice")[
+            "createItem"
+        ]["id"]
+        for _ in range(2)
+    ]
+    created = api(TASK, {"input": {"experienceId": experience_id, "itemId": items[0]}}, as_="alice")
+    task_id = created["createTask"]["id"]
+    retarget = """mutation($id: UUID!, $item: UUID!) {
+      updateTask(id: $id, input: {itemId: $item}) {
+        __typename ... on Task { item { id } } } }"""
+    moved = api(retarget, {"id": task_id, "item": items[1]}, as_="alice")["updateTask"]
+    assert moved == {"__typename": "Task", "item": {"id": items[1]}}
+
+    with Session(engine) as session:
+        task = session.get(m.Task, UUID(task_id))
+        assert task is not None
+        task.status = m.TaskStatus.RUNNING
+        session.commit()
+    refused = api(retarget, {"id": task_id, "item": items[0]}, as_="alice")["updateTask"]
+    assert refused == {"__typename": "ConflictError"}
+    delete = "mutation($id: UUID!) { deleteTask(id: $id) { __typename } }"
+    assert api(delete, {"id": task_id}, as_="alice")["deleteTask"] == {
+        "__typename": "ConflictError"
+    }
+    private = """mutation($id: UUID!) { updateTask(id: $id, input: {isPublic: false}) {
+      ... on Task { isPublic } } }"""
+    assert api(private, {"id": task_id}, as_="alice")["updateTask"] == {"isPublic": False}
