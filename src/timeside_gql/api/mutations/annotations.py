@@ -10,7 +10,13 @@ from uuid import UUID
 import strawberry
 from sqlmodel import Session, col, select
 
-from timeside_gql.api.errors import InvalidInput, NotFoundError, PermissionDenied, ValidationError
+from timeside_gql.api.errors import (
+    ConflictError,
+    InvalidInput,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
 from timeside_gql.api.mutations.base import (
     DeletePayload,
     assign,
@@ -28,11 +34,11 @@ from timeside_gql.db import deletion
 from timeside_gql.db import models as m
 
 AnnotationTrackPayload = Annotated[
-    AnnotationTrack | ValidationError | NotFoundError | PermissionDenied,
+    AnnotationTrack | ValidationError | NotFoundError | PermissionDenied | ConflictError,
     strawberry.union("AnnotationTrackPayload"),
 ]
 AnnotationPayload = Annotated[
-    Annotation | ValidationError | NotFoundError | PermissionDenied,
+    Annotation | ValidationError | NotFoundError | PermissionDenied | ConflictError,
     strawberry.union("AnnotationPayload"),
 ]
 

@@ -38,7 +38,8 @@ from timeside_gql.db import models as m
 from timeside_gql.db.processors import sync_from_registry
 
 PresetPayload = Annotated[
-    Preset | ValidationError | NotFoundError | PermissionDenied, strawberry.union("PresetPayload")
+    Preset | ValidationError | NotFoundError | PermissionDenied | ConflictError,
+    strawberry.union("PresetPayload"),
 ]
 TagPayload = Annotated[
     Tag | ValidationError | NotFoundError | PermissionDenied | ConflictError,

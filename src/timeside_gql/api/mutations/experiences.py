@@ -9,7 +9,12 @@ from uuid import UUID
 import strawberry
 from sqlmodel import Session
 
-from timeside_gql.api.errors import NotFoundError, PermissionDenied, ValidationError
+from timeside_gql.api.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
 from timeside_gql.api.mutations.base import (
     DeletePayload,
     assign,
@@ -26,7 +31,7 @@ from timeside_gql.db import deletion, experiences
 from timeside_gql.db import models as m
 
 ExperiencePayload = Annotated[
-    Experience | ValidationError | NotFoundError | PermissionDenied,
+    Experience | ValidationError | NotFoundError | PermissionDenied | ConflictError,
     strawberry.union("ExperiencePayload"),
 ]
 

@@ -10,7 +10,13 @@ import strawberry
 from sqlmodel import Session, col, delete, select
 from strawberry.utils.str_converters import to_camel_case
 
-from timeside_gql.api.errors import InvalidInput, NotFoundError, PermissionDenied, ValidationError
+from timeside_gql.api.errors import (
+    ConflictError,
+    InvalidInput,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
 from timeside_gql.api.mutations.base import (
     DeletePayload,
     assign,
@@ -27,7 +33,8 @@ from timeside_gql.db import deletion
 from timeside_gql.db import models as m
 
 ItemPayload = Annotated[
-    Item | ValidationError | NotFoundError | PermissionDenied, strawberry.union("ItemPayload")
+    Item | ValidationError | NotFoundError | PermissionDenied | ConflictError,
+    strawberry.union("ItemPayload"),
 ]
 
 URL_FIELDS = ("source_url", "external_uri", "picture_url")

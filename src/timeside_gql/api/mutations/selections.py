@@ -10,6 +10,7 @@ import strawberry
 from sqlmodel import Session, col, delete
 
 from timeside_gql.api.errors import (
+    ConflictError,
     CycleError,
     NotFoundError,
     PermissionDenied,
@@ -31,7 +32,7 @@ from timeside_gql.db import deletion, selections
 from timeside_gql.db import models as m
 
 SelectionPayload = Annotated[
-    Selection | ValidationError | NotFoundError | PermissionDenied | CycleError,
+    Selection | ValidationError | NotFoundError | PermissionDenied | ConflictError | CycleError,
     strawberry.union("SelectionPayload"),
 ]
 
