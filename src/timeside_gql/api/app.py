@@ -22,15 +22,10 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from timeside_gql.api.context import (
-    Context,
-    InvalidToken,
-    bearer_token,
-    token_from_params,
-    viewer_for_token,
-)
+from timeside_gql.api.context import Context, bearer_token, token_from_params, viewer_for_token
 from timeside_gql.api.schema import build_schema
 from timeside_gql.db.engine import create_engine
+from timeside_gql.db.errors import InvalidToken
 from timeside_gql.settings import Settings, get_settings
 
 

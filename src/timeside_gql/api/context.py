@@ -20,12 +20,14 @@ from starlette.websockets import WebSocket
 
 from timeside_gql.api.permissions import ANONYMOUS, Viewer
 from timeside_gql.db import auth
-from timeside_gql.db.errors import InvalidToken
 from timeside_gql.settings import Settings
 
 
 @dataclass
 class Context:
+    """``info.context``: one per HTTP request, one per WebSocket connection (shared by the
+    operations it carries; per-operation state lives in api.scope)."""
+
     request: Request | WebSocket
     response: Response | WebSocket | None
     settings: Settings
@@ -63,6 +65,3 @@ async def viewer_for_token(sessions: sessionmaker[Session], token: str | None) -
 def _verify(sessions: sessionmaker[Session], token: str) -> Viewer:
     with sessions() as session, session.begin():
         return Viewer.of(auth.verify_token(session, token))
-
-
-__all__ = ["Context", "InvalidToken", "bearer_token", "token_from_params", "viewer_for_token"]
