@@ -1,6 +1,13 @@
 """The analyzers; importing this package registers them all."""
 
 from timeside_gql.core.analyzers import (  # noqa: F401 - imported to register
+    dissonance,
     level,
+    loudness,
+    pitch,
+    rhythm,
+    silence,
     spectral,
+    tonal,
+    waveform,
 )

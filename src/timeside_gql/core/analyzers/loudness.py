@@ -1,0 +1,186 @@
+"""Loudness after ITU-R BS.1770-4 / EBU R128 (Tech 3341, 3342), streamed.
+
+The K-weighted signal is reduced while streaming to one weighted mean-square value per
+100 ms ("quarter" of a 400 ms gating block); everything else (gated integrated loudness,
+momentary and short-term series, loudness range) is derived from those few values at
+the end. True peak uses 4x polyphase oversampling (48-tap FIR, as in BS.1770-4 Annex 2),
+skipping blocks whose sample peak proves they cannot raise the running maximum.
+
+Fixes TimeSide's loudness_itu: channels are filtered as channels (not sample rows),
+the series are LUFS with correct timing, and silence reads as FLOOR_DB, never -inf.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import scipy.signal
+
+from timeside_gql.core.analyzers.common import FLOOR_DB, to_db
+from timeside_gql.core.context import Context, Signal
+from timeside_gql.core.processor import Done, Output, OutputSpec, Processor
+
+ABSOLUTE_GATE = -70.0
+QUARTERS_PER_BLOCK = 4  # 400 ms momentary / gating block
+QUARTERS_SHORT_TERM = 30  # 3 s
+_OFFSET = -0.691
+_TP_TAPS = 48
+_TP_UP = 4
+
+
+def k_weighting(rate: float) -> np.ndarray:
+    """The two BS.1770 biquads (high shelf, high pass) for ``rate``, as second-order sections."""
+    f0, gain, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
+    k = math.tan(math.pi * f0 / rate)
+    vh = 10 ** (gain / 20)
+    vb = vh**0.4996667741545416
+    a0 = 1 + k / q + k * k
+    shelf = [
+        (vh + vb * k / q + k * k) / a0,
+        2 * (k * k - vh) / a0,
+        (vh - vb * k / q + k * k) / a0,
+        1.0,
+        2 * (k * k - 1) / a0,
+        (1 - k / q + k * k) / a0,
+    ]
+    f0, q = 38.13547087602444, 0.5003270373238773
+    k = math.tan(math.pi * f0 / rate)
+    a0 = 1 + k / q + k * k
+    highpass = [1.0, -2.0, 1.0, 1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0]
+    return np.array([shelf, highpass])
+
+
+def channel_weights(channels: int) -> np.ndarray:
+    """BS.1770 gains: 1 for L, R, C; 1.41 for surrounds; 0 for the LFE of a 5.1 layout."""
+    if channels == 5:
+        return np.array([1.0, 1.0, 1.0, 1.41, 1.41])
+    if channels == 6:
+        return np.array([1.0, 1.0, 1.0, 0.0, 1.41, 1.41])
+    return np.ones(channels)
+
+
+def _lufs(power: np.ndarray | float) -> np.ndarray:
+    return np.maximum(_OFFSET + to_db(power), FLOOR_DB)
+
+
+def _gated_mean(power: np.ndarray, relative_gate: float) -> tuple[float, float]:
+    """(mean power of blocks passing both gates, relative threshold in LUFS)."""
+    loud = _lufs(power)
+    above = power[loud > ABSOLUTE_GATE]
+    if not above.size:
+        return 0.0, FLOOR_DB
+    threshold = float(_lufs(above.mean()) + relative_gate)
+    kept = power[(loud > ABSOLUTE_GATE) & (loud > threshold)]
+    return (float(kept.mean()) if kept.size else 0.0), threshold
+
+
+def _windows(quarters: np.ndarray, size: int, *, centred: bool) -> np.ndarray:
+    """Mean of ``size`` consecutive quarters: complete windows, or centred zero-padded ones."""
+    if centred:
+        quarters = np.concatenate([np.zeros(size // 2), quarters, np.zeros(size - size // 2)])
+    if quarters.size < size:
+        return np.zeros(0)
+    sums = np.cumsum(np.concatenate([[0.0], quarters]))
+    return (sums[size:] - sums[:-size]) / size
+
+
+def loudness_range(quarters: np.ndarray) -> float:
+    """EBU Tech 3342: P95 - P10 of gated 3 s short-term loudness (10 Hz)."""
+    short = _windows(quarters, QUARTERS_SHORT_TERM, centred=False)
+    loud = _lufs(short)
+    above = short[loud > ABSOLUTE_GATE]
+    if not above.size:
+        return 0.0
+    kept = _lufs(above)[_lufs(above) > _lufs(above.mean()) - 20.0]
+    return float(np.percentile(kept, 95) - np.percentile(kept, 10)) if kept.size else 0.0
+
+
+class LoudnessITU(Processor):
+    pid = "loudness_itu"
+    name = "Loudness ITU-R BS.1770-4"
+    version = "2.0"
+    description = (
+        "EBU R128 loudness: gated integrated loudness, loudness range, momentary (400 ms) "
+        "and short-term (3 s) series every 100 ms, and the 4x oversampled true peak."
+    )
+    outputs = (
+        OutputSpec("loudness_itu.integrated", "Integrated loudness", "LUFS", "value", "global"),
+        OutputSpec("loudness_itu.range", "Loudness range", "LU", "value", "global"),
+        OutputSpec("loudness_itu.true_peak", "True peak", "dBTP", "value", "global"),
+        OutputSpec("loudness_itu.relative_threshold", "Relative gate", "LUFS", "value", "global"),
+        OutputSpec("loudness_itu.momentary", "Momentary loudness", "LUFS", "value", "framewise"),
+        OutputSpec("loudness_itu.short_term", "Short-term loudness", "LUFS", "value", "framewise"),
+    )
+    _signal = Signal(rate=None, mono=False)
+
+    def __init__(self, params: dict[str, Any] | None = None) -> None:
+        super().__init__(params)
+        self.sos: np.ndarray | None = None
+        self.zi: np.ndarray | None = None
+        self.quarter = 0
+        self.pending = np.zeros(0)
+        self.quarters: list[np.ndarray] = []
+        self.tp_filter = scipy.signal.firwin(_TP_TAPS, 1 / _TP_UP, window=("kaiser", 6.0)) * _TP_UP
+        self.tp_bound = max(np.abs(self.tp_filter[p::_TP_UP]).sum() for p in range(_TP_UP))
+        self.tp_overlap = math.ceil(_TP_TAPS / _TP_UP)
+        self.tp_tail: np.ndarray | None = None
+        self.true_peak = 0.0
+
+    def needs(self) -> tuple[Signal]:
+        return (self._signal,)
+
+    def process(self, ctx: Context) -> None:
+        data = ctx.get(self._signal).data.astype(np.float64)
+        if self.sos is None:
+            self.sos = k_weighting(ctx.samplerate)
+            self.zi = np.zeros((self.sos.shape[0], ctx.channels, 2))
+            self.quarter = round(0.1 * ctx.samplerate)
+            self.weights = channel_weights(ctx.channels)
+            self.pending = np.zeros(0)
+            self.tp_tail = np.zeros((ctx.channels, self.tp_overlap))
+        filtered, self.zi = scipy.signal.sosfilt(self.sos, data, axis=1, zi=self.zi)
+        power = self.weights @ np.square(filtered)
+        power = np.concatenate([self.pending, power])
+        whole = power.size // self.quarter * self.quarter
+        if whole:
+            self.quarters.append(power[:whole].reshape(-1, self.quarter).mean(axis=1))
+        self.pending = power[whole:]
+        self._true_peak(data, eod=ctx.eod)
+
+    def _true_peak(self, data: np.ndarray, *, eod: bool) -> None:
+        x = np.concatenate([self.tp_tail, data], axis=1)
+        self.tp_tail = x[:, -self.tp_overlap :]
+        if x.size and np.abs(x).max() * self.tp_bound > self.true_peak:
+            up = scipy.signal.upfirdn(self.tp_filter, x, up=_TP_UP, axis=1)
+            stop = None if eod else _TP_UP * x.shape[1]
+            valid = up[:, _TP_UP * self.tp_overlap : stop]
+            if valid.size:
+                self.true_peak = max(self.true_peak, float(np.abs(valid).max()))
+
+    def finish(self, done: Done) -> Output:
+        quarters = np.concatenate(self.quarters) if self.quarters else np.zeros(0)
+        blocks = _windows(quarters, QUARTERS_PER_BLOCK, centred=False)
+        integrated_power, threshold = _gated_mean(blocks, -10.0)
+        momentary = _lufs(_windows(quarters, QUARTERS_PER_BLOCK, centred=True))
+        short_term = _lufs(_windows(quarters, QUARTERS_SHORT_TERM, centred=True))
+        rate = done.source.samplerate
+        step = self.quarter or round(0.1 * rate)
+
+        def series(rid: str, values: np.ndarray, quarters_per_window: int):
+            meta = (rate, quarters_per_window * step, step)
+            return self.result(rid, done, value=values.astype(np.float32), frames=meta)
+
+        return Output(
+            results=[
+                self.result("loudness_itu.integrated", done, value=_lufs(integrated_power)),
+                self.result("loudness_itu.range", done, value=loudness_range(quarters)),
+                self.result(
+                    "loudness_itu.true_peak", done, value=to_db(self.true_peak, amplitude=True)
+                ),
+                self.result("loudness_itu.relative_threshold", done, value=threshold),
+                series("loudness_itu.momentary", momentary, QUARTERS_PER_BLOCK),
+                series("loudness_itu.short_term", short_term, QUARTERS_SHORT_TERM),
+            ]
+        )
