@@ -26,6 +26,7 @@ from timeside_gql.api.context import Context, bearer_token, token_from_params, v
 from timeside_gql.api.schema import build_schema
 from timeside_gql.db.engine import create_engine
 from timeside_gql.db.errors import InvalidToken
+from timeside_gql.jobs.runtime import job_runtime
 from timeside_gql.settings import Settings, get_settings
 
 
@@ -78,7 +79,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        yield
+        async with job_runtime(settings, engine):
+            yield
         if owned:
             engine.dispose()
 

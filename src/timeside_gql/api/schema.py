@@ -18,6 +18,7 @@ from timeside_gql.api.errors import ERROR_TYPES, ClientError
 from timeside_gql.api.mutations import Mutation
 from timeside_gql.api.queries import Query
 from timeside_gql.api.scope import DatabaseExtension
+from timeside_gql.api.subscriptions import Subscription
 from timeside_gql.settings import Settings
 
 
@@ -32,7 +33,13 @@ class Schema(strawberry.Schema):
 
 
 def _schema(extensions: list[Any]) -> Schema:
-    return Schema(query=Query, mutation=Mutation, types=ERROR_TYPES, extensions=extensions)
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=ERROR_TYPES,
+        extensions=extensions,
+    )
 
 
 def is_internal(error: GraphQLError) -> bool:

@@ -11,6 +11,7 @@ from timeside_gql.api.mutations.experiences import ExperienceMutations
 from timeside_gql.api.mutations.items import ItemMutations
 from timeside_gql.api.mutations.selections import SelectionMutations
 from timeside_gql.api.mutations.tasks import TaskMutations
+from timeside_gql.api.mutations.tasks_run import TaskRunMutations
 
 
 @strawberry.type
@@ -21,6 +22,7 @@ class Mutation(
     CatalogMutations,
     ExperienceMutations,
     TaskMutations,
+    TaskRunMutations,
     AnnotationMutations,
 ):
     """Every write; expected failures come back as typed members of each payload union."""

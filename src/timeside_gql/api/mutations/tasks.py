@@ -31,6 +31,7 @@ from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.tasks import Task
 from timeside_gql.db import deletion
 from timeside_gql.db import models as m
+from timeside_gql.jobs import service as jobs
 
 TaskPayload = Annotated[
     Task | ValidationError | NotFoundError | PermissionDenied | ConflictError,
@@ -49,12 +50,12 @@ class TaskInput:
     is_public: bool | None = strawberry.UNSET
 
 
-def create_task(session: Session, viewer: Viewer, data: TaskInput) -> m.Task:
+def create_task(session: Session, viewer: Viewer, data: TaskInput, run: bool = False) -> m.Task:
     if not data.experience_id:
         raise InvalidInput("experienceId is required", field="experienceId")
     task = m.Task(author_id=require_user(viewer), experience_id=data.experience_id)
     _apply(session, viewer, task, data)
-    return task
+    return jobs.run_task(session, task.id) if run else task
 
 
 def update_task(session: Session, viewer: Viewer, id: UUID, data: TaskInput) -> m.Task:
@@ -100,9 +101,9 @@ def _apply(session: Session, viewer: Viewer, task: m.Task, data: TaskInput) -> N
 
 @strawberry.type
 class TaskMutations:
-    @strawberry.mutation(description="A draft task; the job layer runs it.")
-    async def create_task(self, input: TaskInput) -> TaskPayload:
-        return await mutate(create_task, input)
+    @strawberry.mutation(description="A draft task, or a pending one with `run: true` (runTask).")
+    async def create_task(self, input: TaskInput, run: bool = False) -> TaskPayload:
+        return await mutate(create_task, input, run)
 
     @strawberry.mutation(description="Targets change only while the task is a draft.")
     async def update_task(self, id: UUID, input: TaskInput) -> TaskPayload:

@@ -1,0 +1,151 @@
+"""Live updates over graphql-transport-ws: ``taskUpdates`` and ``itemUpdates``.
+
+Each subscription registers on the event bus first, then reads and yields the current state
+(a client joining late, or reconnecting, resyncs), then yields one update per event. Events
+carry ids only: every update is re-read from the database with the subscriber's visibility
+rules, so a user who may not see a task never receives anything about it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
+
+import strawberry
+from sqlmodel import Session, select
+
+from timeside_gql.api.errors import ClientError
+from timeside_gql.api.loaders import Loaders
+from timeside_gql.api.permissions import CanRead, Viewer, visible
+from timeside_gql.api.scope import OperationScope, current_scope
+from timeside_gql.api.types.base import as_type
+from timeside_gql.api.types.tasks import Job, Result, Task
+from timeside_gql.db import models as m
+from timeside_gql.jobs.events import Event, get_bus, item_channel, task_channel
+
+if TYPE_CHECKING:
+    from timeside_gql.api.types.items import Item
+
+_ITEMS = strawberry.lazy("timeside_gql.api.types.items")
+ENDED = frozenset({m.TaskStatus.DONE, m.TaskStatus.FAILED, m.TaskStatus.CANCELLED})
+
+
+@strawberry.enum(description="What an update reports.")
+class UpdateKind(enum.Enum):
+    SNAPSHOT = "snapshot"
+    TASK = "task"
+    JOB = "job"
+    RESULT = "result"
+    ITEM = "item"
+
+
+@strawberry.type(description="The state of a task after a change, and the change.")
+class TaskUpdate:
+    kind: UpdateKind
+    task: Task
+    job: Job | None = strawberry.field(default=None, description="The job that changed.")
+    result: Result | None = strawberry.field(default=None, description="The result that changed.")
+    cached: bool = strawberry.field(
+        default=False, description="The result was reused from an identical earlier computation."
+    )
+
+
+@strawberry.type(description="The state of an item after a change (ingest, a job, a result).")
+class ItemUpdate:
+    kind: UpdateKind
+    item: Annotated[Item, _ITEMS]
+    job: Job | None = None
+    result: Result | None = None
+    cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """What one event refers to, as visible to the subscriber (None: gone or hidden)."""
+
+    subject: Any
+    job: m.Job | None = None
+    result: m.Result | None = None
+
+
+def _visible(session: Session, viewer: Viewer, model: type[Any], id: Any) -> Any:
+    if id is None:
+        return None
+    statement = select(model).where(model.id == UUID(str(id)), visible(model, viewer))
+    # The operation's session outlives its transactions: refresh rows it has seen before.
+    return session.exec(statement.execution_options(populate_existing=True)).first()
+
+
+def _read(session: Session, viewer: Viewer, model: type[Any], id: UUID, event: Event) -> _Rows:
+    return _Rows(
+        subject=_visible(session, viewer, model, id),
+        job=_visible(session, viewer, m.Job, event.get("jobId")),
+        result=_visible(session, viewer, m.Result, event.get("resultId")),
+    )
+
+
+async def _updates(
+    scope: OperationScope, model: type[Any], id: UUID, channel: str
+) -> AsyncGenerator[tuple[UpdateKind, _Rows, Event], None]:
+    """Snapshot, then one (kind, rows, event) per event; stops when the subject disappears."""
+    async with get_bus().subscribe(channel) as events:
+        rows = await scope.read(_read, scope.viewer, model, id, {})
+        if rows.subject is None:
+            raise ClientError(f"{model.__name__} {id} not found", code="NOT_FOUND")
+        yield UpdateKind.SNAPSHOT, rows, {}
+        async for event in events:
+            # Loaders cache for the operation, which lives as long as the subscription.
+            scope.loaders = Loaders(scope.read, scope.viewer)
+            rows = await scope.read(_read, scope.viewer, model, id, event)
+            if rows.subject is None:
+                return
+            yield _kind(event), rows, event
+
+
+def _kind(event: Event) -> UpdateKind:
+    try:
+        return UpdateKind(event.get("type"))
+    except ValueError:  # "resync" after the listener reconnected, or an unknown kind
+        return UpdateKind.SNAPSHOT
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        permission_classes=[CanRead],
+        description="The task now, then after each change of it, its jobs or its results; "
+        "completes when the task has ended (done, failed or cancelled).",
+    )
+    async def task_updates(self, task_id: UUID) -> AsyncGenerator[TaskUpdate, None]:
+        scope = current_scope()
+        updates = _updates(scope, m.Task, task_id, task_channel(task_id))
+        async for kind, rows, event in updates:
+            yield TaskUpdate(
+                kind=kind,
+                task=as_type(rows.subject),
+                job=as_type(rows.job),
+                result=as_type(rows.result),
+                cached=bool(event.get("cached")),
+            )
+            if rows.subject.status in ENDED:
+                await updates.aclose()
+                return
+
+    @strawberry.subscription(
+        permission_classes=[CanRead],
+        description="The item now, then after each change: its ingest, a job or a result of "
+        "any task on it. Runs until the client stops it.",
+    )
+    async def item_updates(self, item_id: UUID) -> AsyncGenerator[ItemUpdate, None]:
+        scope = current_scope()
+        async for kind, rows, event in _updates(scope, m.Item, item_id, item_channel(item_id)):
+            yield ItemUpdate(
+                kind=kind,
+                item=as_type(rows.subject),
+                job=as_type(rows.job),
+                result=as_type(rows.result),
+                cached=bool(event.get("cached")),
+            )

@@ -1,0 +1,110 @@
+"""runTask, cancelTask, createTask(run: true) and taskUpdates through the Starlette app, with the
+embedded runtime its lifespan starts (stub broker, in-process worker and bus)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+from starlette.testclient import TestClient
+
+from tests.jobs.world import build_world, snapshot
+from timeside_gql.api.app import create_app
+from timeside_gql.db import auth
+from timeside_gql.db.models import TaskStatus, User
+
+PAYLOAD = "__typename ... on Task { id status } ... on Error { message }"
+RUN = f"mutation($id: UUID!) {{ runTask(id: $id) {{ {PAYLOAD} }} }}"
+CANCEL = f"mutation($id: UUID!) {{ cancelTask(id: $id) {{ {PAYLOAD} }} }}"
+CREATE = f"""mutation($experience: UUID!, $item: UUID!) {{
+  createTask(input: {{experienceId: $experience, itemId: $item}}, run: true) {{ {PAYLOAD} }} }}"""
+UPDATES = """subscription($id: UUID!) { taskUpdates(taskId: $id) {
+  kind cached task { status itemsTotal itemsDone itemsFailed }
+  job { progress status } result { status error } } }"""
+
+
+def token_for(engine, user_id) -> str:
+    with Session(engine, expire_on_commit=False) as session:
+        token = auth.issue_token(session, session.get(User, user_id), name="test")[1]
+        session.commit()
+    return token
+
+
+def stranger_token(engine) -> str:
+    with Session(engine, expire_on_commit=False) as session:
+        user = User(username="stranger", password_hash="x")
+        session.add(user)
+        session.flush()
+        token = auth.issue_token(session, user, name="test")[1]
+        session.commit()
+    return token
+
+
+@pytest.fixture
+def client(settings, engine):
+    with TestClient(create_app(settings, engine=engine)) as client:
+        yield client
+
+
+def post(client, query: str, token: str, **variables: Any) -> dict:
+    body = {"query": query, "variables": variables}
+    response = client.post("/graphql", json=body, headers={"Authorization": f"Bearer {token}"})
+    return response.json()["data"]
+
+
+def follow(client, task_id, token: str) -> list[dict]:
+    """Every message of a taskUpdates subscription until it completes (or errors)."""
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        payload = {"query": UPDATES, "variables": {"id": str(task_id)}}
+        ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+        messages = []
+        while (message := ws.receive_json())["type"] != "complete":
+            messages.append(message)
+            if message["type"] == "error":
+                break
+        return messages
+
+
+def test_run_then_follow_until_the_task_ends(client, engine, data_dir):
+    world = build_world(engine, data_dir, grapher=False)
+    token = token_for(engine, world.owner_id)
+    assert post(client, RUN, token, id=str(world.task_id))["runTask"]["status"] == "PENDING"
+
+    updates = [m["payload"]["data"]["taskUpdates"] for m in follow(client, world.task_id, token)]
+    assert updates[0]["kind"] == "SNAPSHOT"
+    last = updates[-1]["task"]
+    assert (last["status"], last["itemsTotal"], last["itemsDone"], last["itemsFailed"]) == (
+        "FAILED",
+        3,
+        0,
+        3,
+    )
+    assert snapshot(engine, world.task_id)[0].status == TaskStatus.FAILED
+
+    again = post(client, CANCEL, token, id=str(world.task_id))["cancelTask"]
+    assert again["__typename"] == "ConflictError" and "is failed" in again["message"]
+
+
+def test_create_and_run_in_one_mutation(client, engine, data_dir):
+    world = build_world(engine, data_dir, failing=False, grapher=False)
+    token = token_for(engine, world.owner_id)
+    created = post(
+        client, CREATE, token, experience=str(world.experience_id), item=str(world.item_ids[0])
+    )["createTask"]
+    assert created["status"] == "PENDING"
+    updates = [m["payload"]["data"]["taskUpdates"] for m in follow(client, created["id"], token)]
+    assert updates[-1]["task"]["status"] == "DONE"
+    assert updates[-1]["task"]["itemsDone"] == 1
+
+
+def test_only_users_who_may_see_the_task_follow_or_run_it(client, engine, data_dir):
+    world = build_world(engine, data_dir, grapher=False)  # a private task
+    stranger = stranger_token(engine)
+    refused = post(client, RUN, stranger, id=str(world.task_id))["runTask"]
+    assert refused["__typename"] == "NotFoundError"
+    [message] = follow(client, world.task_id, stranger)
+    assert message["type"] == "next" and message["payload"]["data"] is None
+    assert "not found" in message["payload"]["errors"][0]["message"]
