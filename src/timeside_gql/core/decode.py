@@ -27,6 +27,9 @@ import soxr
 
 DEFAULT_BLOCK_SIZE = 1 << 16
 _HASH_CHUNK = 1 << 20
+# ffmpeg reads 5 MB to guess stream parameters by default (30 ms per file); audio headers
+# need far less.
+_PROBE = {"probesize": "65536"}
 
 # (container format name, codec name or None for any) -> mime type
 _MIME_BY_FORMAT: dict[str, str] = {
@@ -87,7 +90,7 @@ def _check_regular_file(path: Path) -> int:
 def _open(path: Path) -> tuple[av.container.InputContainer, av.audio.stream.AudioStream]:
     _check_regular_file(path)
     try:
-        container = av.open(str(path), mode="r", metadata_errors="ignore")
+        container = av.open(str(path), mode="r", metadata_errors="ignore", options=_PROBE)
     except _AV_ERRORS as exc:
         raise DecodeError(f"{path.name}: not a readable audio file ({_reason(exc)})") from None
     if not container.streams.audio:

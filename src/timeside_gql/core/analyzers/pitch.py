@@ -30,44 +30,44 @@ from timeside_gql.core.processor import Done, Output, OutputSpec, Processor
 def yin(
     frames: np.ndarray, *, sr: float, fmin: float, fmax: float, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(f0 in Hz, 0 when unvoiced; confidence 0..1) for ``frames`` of shape (length, n)."""
-    length = frames.shape[0]
+    """(f0 in Hz, 0 when unvoiced; confidence 0..1) for ``frames`` of shape (n, length).
+
+    Rows are frames so that every FFT and scan runs along contiguous memory.
+    """
+    length = frames.shape[1]
     window = length // 2
     max_lag = min(int(np.ceil(sr / fmin)), length - window - 1)
     min_lag = max(int(np.floor(sr / fmax)), 2)
-    x = frames.astype(np.float64)
-    size = scipy.fft.next_fast_len(length + window)
-    spectrum = scipy.fft.rfft(x, size, axis=0)
-    head = scipy.fft.rfft(x[:window], size, axis=0)
-    acf = scipy.fft.irfft(spectrum * np.conj(head), size, axis=0)[: max_lag + 1]
-    cumsq = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(x**2, axis=0)])
+    x = np.asarray(frames, np.float32)
+    size = scipy.fft.next_fast_len(length + window, real=True)
+    spectrum = scipy.fft.rfft(x, size, axis=1)
+    head = scipy.fft.rfft(x[:, :window], size, axis=1)
+    acf = scipy.fft.irfft(spectrum * np.conj(head), size, axis=1)[:, : max_lag + 1]
+    cumsq = np.zeros((x.shape[0], max_lag + window + 1), np.float32)
+    np.cumsum(np.square(x[:, : max_lag + window]), axis=1, out=cumsq[:, 1:])
     lags = np.arange(max_lag + 1)
-    energy = cumsq[lags + window] - cumsq[lags]
-    diff = np.maximum(energy[0] + energy - 2 * acf, 0.0)
-    running = np.cumsum(diff[1:], axis=0)
+    energy = cumsq[:, lags + window] - cumsq[:, lags]
+    diff = np.maximum(energy[:, :1] + energy - 2 * acf, 0.0)
+    running = np.cumsum(diff[:, 1:], axis=1)
     cmnd = np.ones_like(diff)
-    cmnd[1:] = np.divide(
-        diff[1:] * lags[1:, None], running, out=np.ones_like(running), where=running > 1e-12
-    )
-    search = cmnd[min_lag : max_lag + 1]
+    np.divide(diff[:, 1:] * lags[1:], running, out=cmnd[:, 1:], where=running > 1e-12)
+    search = cmnd[:, min_lag : max_lag + 1]
     is_min = np.zeros_like(search, dtype=bool)
-    is_min[1:-1] = (search[1:-1] <= search[:-2]) & (search[1:-1] <= search[2:])
+    is_min[:, 1:-1] = (search[:, 1:-1] <= search[:, :-2]) & (search[:, 1:-1] <= search[:, 2:])
     candidates = is_min & (search < threshold)
-    voiced = candidates.any(axis=0)
-    best = np.where(voiced, np.argmax(candidates, axis=0), np.argmin(search, axis=0))
-    columns = np.arange(search.shape[1])
+    voiced = candidates.any(axis=1)
+    best = np.where(voiced, np.argmax(candidates, axis=1), np.argmin(search, axis=1))
+    rows = np.arange(search.shape[0])
     lag = (best + min_lag).astype(np.float64)
     # parabolic refinement around the chosen lag
-    inner = (best > 0) & (best < search.shape[0] - 1)
-    b = np.clip(best, 1, search.shape[0] - 2)
-    left, mid, right = search[b - 1, columns], search[b, columns], search[b + 1, columns]
+    inner = (best > 0) & (best < search.shape[1] - 1)
+    b = np.clip(best, 1, search.shape[1] - 2)
+    left, mid, right = search[rows, b - 1], search[rows, b], search[rows, b + 1]
     denom = left - 2 * mid + right
-    shift = np.divide(
-        left - right, 2 * denom, out=np.zeros_like(denom), where=np.abs(denom) > 1e-12
-    )
+    shift = np.divide(left - right, 2 * denom, out=np.zeros_like(denom), where=denom > 1e-12)
     lag += np.where(inner, np.clip(shift, -1, 1), 0.0)
-    confidence = np.clip(1.0 - search[best, columns], 0.0, 1.0)
-    silent = energy[0] <= 1e-10 * window
+    confidence = np.clip(1.0 - search[rows, best], 0.0, 1.0)
+    silent = energy[:, 0] <= 1e-10 * window
     f0 = np.where(voiced & ~silent, sr / lag, 0.0)
     return f0, np.where(silent, 0.0, confidence)
 
@@ -115,7 +115,7 @@ class Pitch(Processor):
         if p["method"] == "yin":
             framed = librosa.util.frame(
                 block.data, frame_length=p["frame_length"], hop_length=p["hop_length"]
-            )
+            ).T
             f0, confidence = yin(
                 framed, sr=p["rate"], fmin=p["fmin"], fmax=p["fmax"], threshold=p["threshold"]
             )

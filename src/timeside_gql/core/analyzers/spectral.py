@@ -75,19 +75,20 @@ class SpectrogramAnalyzer(_Framewise):
         self.collector = FrameCollector()
 
     def source(self) -> Need:
-        return self.mel() if self.params["mode"] == "mel" else self.spectrum()
+        if self.params["mode"] == "linear":
+            return self.spectrum()
+        return LogMel(self.mel()) if self.params["scale"] == "db" else self.mel()
 
     def needs(self) -> tuple[Need, ...]:
         return (self.source(),)
 
     def process(self, ctx: Context) -> None:
         block = ctx.get(self.source()).data
-        if self.params["scale"] == "db":
-            power = block if self.params["mode"] == "mel" else np.square(block)
-            block = power_db(power).astype(np.float32)
-        elif self.params["mode"] == "mel":
+        if self.params["mode"] == "linear" and self.params["scale"] == "db":
+            block = 2 * power_db(block)  # 20 log10 of the magnitude
+        elif self.params["mode"] == "mel" and self.params["scale"] == "magnitude":
             block = np.sqrt(block)
-        self.collector.add(block)
+        self.collector.add(block.astype(np.float32, copy=False))
 
     def finish(self, done: Done) -> Output:
         p = self.params
