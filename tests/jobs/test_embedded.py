@@ -59,7 +59,7 @@ async def test_selection_task_runs_every_preset_once_per_item(embedded, engine, 
 
 
 async def test_second_run_reuses_every_result_without_computing(embedded, engine, data_dir):
-    world = build_world(engine, data_dir, failing=False, grapher=False)
+    world = build_world(engine, data_dir, failing=False, pids=("level", "mean_dc_shift"))
     first = asyncio.create_task(events_until_end(embedded, world.task_id))
     await asyncio.sleep(0)
     await asyncio.to_thread(run, engine, world.task_id)

@@ -69,7 +69,7 @@ def follow(client, task_id, token: str) -> list[dict]:
 
 
 def test_run_then_follow_until_the_task_ends(client, engine, data_dir):
-    world = build_world(engine, data_dir, grapher=False)
+    world = build_world(engine, data_dir, pids=("level", "mean_dc_shift"))
     token = token_for(engine, world.owner_id)
     assert post(client, RUN, token, id=str(world.task_id))["runTask"]["status"] == "PENDING"
 
@@ -89,7 +89,7 @@ def test_run_then_follow_until_the_task_ends(client, engine, data_dir):
 
 
 def test_create_and_run_in_one_mutation(client, engine, data_dir):
-    world = build_world(engine, data_dir, failing=False, grapher=False)
+    world = build_world(engine, data_dir, failing=False, pids=("level", "mean_dc_shift"))
     token = token_for(engine, world.owner_id)
     created = post(
         client, CREATE, token, experience=str(world.experience_id), item=str(world.item_ids[0])
@@ -101,7 +101,7 @@ def test_create_and_run_in_one_mutation(client, engine, data_dir):
 
 
 def test_only_users_who_may_see_the_task_follow_or_run_it(client, engine, data_dir):
-    world = build_world(engine, data_dir, grapher=False)  # a private task
+    world = build_world(engine, data_dir, pids=("level", "mean_dc_shift"))  # a private task
     stranger = stranger_token(engine)
     refused = post(client, RUN, stranger, id=str(world.task_id))["runTask"]
     assert refused["__typename"] == "NotFoundError"

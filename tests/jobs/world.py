@@ -73,7 +73,7 @@ def build_world(
     seconds: float = 1.0,
     amplitudes: tuple[float, ...] = AMPLITUDES,
     failing: bool = True,
-    grapher: bool = True,
+    pids: tuple[str, ...] = ("level", "mean_dc_shift", "waveform_simple"),
 ) -> World:
     """Items in a selection nested twice (one item listed in both levels: it runs once)."""
     media = data_dir / "media"
@@ -103,12 +103,7 @@ def build_world(
         session.add_all([inner, outer])
         session.flush()
         session.add(SelectionChild(parent_id=outer.id, child_id=inner.id))
-        presets = {
-            "level": _preset(session, "level", {}),
-            "mean_dc_shift": _preset(session, "mean_dc_shift", {}),
-        }
-        if grapher:
-            presets["waveform_simple"] = _preset(session, "waveform_simple", {})
+        presets = {pid: _preset(session, pid, {}) for pid in pids}
         if failing:
             presets["bad"] = _preset(session, "level", BAD_PARAMETERS, validate=False)
         experience = Experience(title="world", author_id=owner.id, is_public=False)

@@ -1,0 +1,154 @@
+"""A live deployment for end-to-end tests: a real ``timeside-gql serve`` (uvicorn) subprocess,
+real ``timeside-gql worker`` subprocesses, and a graphql-transport-ws client (``websockets``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+BIN = Path(sys.executable).parent / "timeside-gql"
+READY_TIMEOUT_S = 60.0
+
+UPDATES = """subscription($id: UUID!) { taskUpdates(taskId: $id) {
+  kind cached task { status itemsTotal itemsDone itemsFailed }
+  job { id status progress } result { id status error } } }"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(check: Callable[[], bool], what: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        if check():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} not ready after {READY_TIMEOUT_S} s")
+
+
+@dataclass
+class Deployment:
+    """Processes sharing one environment (database, data dir, optional Redis); all stopped by
+    :meth:`stop`. Each runs in its own process group so a SIGKILL takes its children too."""
+
+    env: dict[str, str]
+    logs: Path
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    port: int = 0
+
+    def _spawn(self, name: str, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
+        log = self.logs / f"{name}-{len(self.processes)}.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [str(BIN), *args],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.processes.append(process)
+        return process, log
+
+    def serve(self) -> str:
+        """Start the server; returns its base URL once it answers."""
+        self.port = free_port()
+        process, _ = self._spawn("serve", "serve", "--port", str(self.port))
+        url = f"http://127.0.0.1:{self.port}"
+
+        def answers() -> bool:
+            try:
+                return httpx.post(f"{url}/graphql", json={"query": "{__typename}"}).is_success
+            except httpx.TransportError:
+                return False
+
+        _wait_for(answers, "server", process)
+        return url
+
+    def worker(self, *, processes: int = 1, threads: int = 1) -> subprocess.Popen[bytes]:
+        """Start ``timeside-gql worker``; returns once every worker process is ready."""
+        args = ("worker", "--processes", str(processes), "--threads", str(threads))
+        process, log = self._spawn("worker", *args)
+
+        def ready() -> bool:
+            return log.read_text(errors="replace").count("ready for action") >= processes
+
+        _wait_for(ready, "worker", process)
+        return process
+
+    @staticmethod
+    def kill(process: subprocess.Popen[bytes]) -> None:
+        """SIGKILL the process and its children (Dramatiq forks its worker processes)."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def graphql(url: str, token: str, query: str, **variables: Any) -> dict[str, Any]:
+    response = httpx.post(
+        f"{url}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def follow_task(
+    url: str,
+    token: str,
+    task_id: object,
+    *,
+    on_update: Callable[[dict[str, Any]], None] | None = None,
+    timeout: float = 120.0,
+) -> list[dict[str, Any]]:
+    """Every ``taskUpdates`` payload until the server completes the subscription."""
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    updates: list[dict[str, Any]] = []
+    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:
+        init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+        await ws.send(json.dumps(init))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        payload = {"query": UPDATES, "variables": {"id": str(task_id)}}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        deadline = time.monotonic() + timeout
+        while True:
+            raw = await asyncio.wait_for(ws.recv(), max(deadline - time.monotonic(), 0.01))
+            message = json.loads(raw)
+            if message["type"] == "complete":
+                return updates
+            assert message["type"] == "next", message
+            assert "errors" not in message["payload"], message["payload"]
+            update = message["payload"]["data"]["taskUpdates"]
+            updates.append(update)
+            if on_update is not None:
+                on_update(update)
