@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import librosa
 import numpy as np
 import scipy.fft
+import scipy.sparse
 import soxr
 
 from timeside_gql.core.decode import StreamFormat
@@ -138,7 +139,7 @@ class _SignalNode(Node):
     def compute(self) -> Block:
         data = self.ctx.block
         if self.need.mono:
-            data = data.mean(axis=0, dtype=np.float32) if data.shape[0] > 1 else data[0]
+            data = np.add.reduce(data, axis=0) * np.float32(1 / data.shape[0])
         if self.resampler is not None:
             out = self.resampler.resample_chunk(np.ascontiguousarray(data.T), last=self.ctx.eod)
             data = np.ascontiguousarray(out.T)
@@ -229,7 +230,7 @@ class _SpectrumNode(Node):
             return FrameBlock(block.start, 0, np.zeros((n.n_fft // 2 + 1, 0), np.float32))
         frames = librosa.util.frame(block.data, frame_length=n.n_fft, hop_length=n.hop).T
         spectrum = scipy.fft.rfft(frames * self.window, axis=1)
-        return FrameBlock(block.start, block.count, np.abs(spectrum).T)
+        return FrameBlock(block.start, block.count, np.ascontiguousarray(np.abs(spectrum).T))
 
 
 Spectrum.node_class = _SpectrumNode
@@ -255,15 +256,18 @@ class _MelNode(Node):
     need: MelPower
 
     @cached_property
-    def filters(self) -> np.ndarray:
+    def filters(self) -> scipy.sparse.csr_array:
+        """Mel filters overlap only their neighbours: sparse, ~25x fewer multiplications."""
         n = self.need
-        return librosa.filters.mel(
+        dense = librosa.filters.mel(
             sr=n.rate, n_fft=n.n_fft, n_mels=n.n_mels, fmin=n.fmin, fmax=n.fmax
-        ).astype(np.float32)
+        )
+        return scipy.sparse.csr_array(dense.astype(np.float32))
 
     def compute(self) -> FrameBlock:
         spec = self.ctx.get(self.need.spectrum)
-        return FrameBlock(spec.start, spec.count, self.filters @ np.square(spec.data))
+        power = np.square(spec.data)
+        return FrameBlock(spec.start, spec.count, np.asarray(self.filters @ power, np.float32))
 
 
 MelPower.node_class = _MelNode

@@ -28,8 +28,8 @@ import soxr
 DEFAULT_BLOCK_SIZE = 1 << 16
 _HASH_CHUNK = 1 << 20
 # ffmpeg reads 5 MB to guess stream parameters by default (30 ms per file); audio headers
-# need far less.
-_PROBE = {"probesize": "65536"}
+# need far less. PCM demuxers (wav, aiff) hand out 4 KB packets unless told otherwise.
+_PROBE = {"probesize": "65536", "max_size": "65536"}
 
 # (container format name, codec name or None for any) -> mime type
 _MIME_BY_FORMAT: dict[str, str] = {
@@ -176,7 +176,7 @@ def _native_frames(
     resampler = av.AudioResampler(format="fltp", layout=layout, rate=ctx.sample_rate)
     try:
         for frame in container.decode(stream):
-            start = float(frame.pts * frame.time_base) if frame.pts is not None else None
+            start = frame.time  # seconds, None without pts
             for converted in resampler.resample(frame):
                 yield start, converted.to_ndarray()
                 start = None

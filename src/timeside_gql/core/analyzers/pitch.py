@@ -28,13 +28,21 @@ from timeside_gql.core.processor import Done, Output, OutputSpec, Processor
 
 
 def yin(
-    frames: np.ndarray, *, sr: float, fmin: float, fmax: float, threshold: float
+    segment: np.ndarray,
+    *,
+    length: int,
+    hop: int,
+    sr: float,
+    fmin: float,
+    fmax: float,
+    threshold: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(f0 in Hz, 0 when unvoiced; confidence 0..1) for ``frames`` of shape (n, length).
+    """(f0 in Hz, 0 when unvoiced; confidence 0..1) for each frame of ``segment``.
 
-    Rows are frames so that every FFT and scan runs along contiguous memory.
+    Frames start every ``hop`` samples of ``segment`` (no padding); they are rows so that
+    every FFT and scan runs along contiguous memory.
     """
-    length = frames.shape[1]
+    frames = librosa.util.frame(segment, frame_length=length, hop_length=hop).T
     window = length // 2
     max_lag = min(int(np.ceil(sr / fmin)), length - window - 1)
     min_lag = max(int(np.floor(sr / fmax)), 2)
@@ -43,10 +51,11 @@ def yin(
     spectrum = scipy.fft.rfft(x, size, axis=1)
     head = scipy.fft.rfft(x[:, :window], size, axis=1)
     acf = scipy.fft.irfft(spectrum * np.conj(head), size, axis=1)[:, : max_lag + 1]
-    cumsq = np.zeros((x.shape[0], max_lag + window + 1), np.float32)
-    np.cumsum(np.square(x[:, : max_lag + window]), axis=1, out=cumsq[:, 1:])
+    # energy[t, lag] = sum of squares of segment[t * hop + lag : t * hop + lag + window]
+    cumsq = np.concatenate([[0.0], np.cumsum(np.square(segment, dtype=np.float64))])
     lags = np.arange(max_lag + 1)
-    energy = cumsq[:, lags + window] - cumsq[:, lags]
+    starts = np.arange(x.shape[0])[:, None] * hop + lags
+    energy = (cumsq[starts + window] - cumsq[starts]).astype(np.float32)
     diff = np.maximum(energy[:, :1] + energy - 2 * acf, 0.0)
     running = np.cumsum(diff[:, 1:], axis=1)
     cmnd = np.ones_like(diff)
@@ -113,11 +122,14 @@ class Pitch(Processor):
             return
         p = self.params
         if p["method"] == "yin":
-            framed = librosa.util.frame(
-                block.data, frame_length=p["frame_length"], hop_length=p["hop_length"]
-            ).T
             f0, confidence = yin(
-                framed, sr=p["rate"], fmin=p["fmin"], fmax=p["fmax"], threshold=p["threshold"]
+                block.data,
+                length=p["frame_length"],
+                hop=p["hop_length"],
+                sr=p["rate"],
+                fmin=p["fmin"],
+                fmax=p["fmax"],
+                threshold=p["threshold"],
             )
         else:
             f0, voiced, confidence = librosa.pyin(

@@ -253,37 +253,37 @@ class SpectralDescriptors(_Framewise):
                     self.collectors[name].add(values.astype(np.float32))
 
     def _shape(self, mag: np.ndarray, wanted: list[str]) -> dict[str, np.ndarray]:
-        f = self.freqs[:, None]
-        total = mag.sum(axis=0)
-        dist = np.divide(mag, total, out=np.zeros_like(mag), where=total > _EPS)
-        centroid = (f * dist).sum(axis=0)
-        spread = np.sqrt(((f - centroid) ** 2 * dist).sum(axis=0))
         out: dict[str, np.ndarray] = {}
+        total = mag.sum(axis=0)
+        scale = np.divide(1.0, total, out=np.zeros_like(total), where=total > _EPS)
+        centroid = (self.freqs.astype(np.float32) @ mag) * scale
         if "centroid" in wanted:
             out["centroid"] = centroid
-        if "bandwidth" in wanted:
-            out["bandwidth"] = spread
-        if "rolloff" in wanted:
-            below = np.cumsum(dist, axis=0) >= self.params["rolloff_percent"]
-            out["rolloff"] = np.where(total > _EPS, self.freqs[np.argmax(below, axis=0)], 0.0)
+        if {"bandwidth", "rolloff", "kurtosis"} & set(wanted):
+            dist = mag * scale
+            deviation = self.freqs[:, None] - centroid
+            variance = (deviation**2 * dist).sum(axis=0)
+            if "bandwidth" in wanted:
+                out["bandwidth"] = np.sqrt(variance)
+            if "rolloff" in wanted:
+                below = np.cumsum(dist, axis=0) >= self.params["rolloff_percent"]
+                out["rolloff"] = np.where(total > _EPS, self.freqs[np.argmax(below, axis=0)], 0.0)
+            if "kurtosis" in wanted:
+                fourth = (deviation**4 * dist).sum(axis=0)
+                kurt = np.divide(
+                    fourth, variance**2, out=np.full_like(fourth, 3.0), where=variance > _EPS
+                )
+                out["kurtosis"] = kurt - 3.0
         if "flatness" in wanted:
             power = np.maximum(np.square(mag, dtype=np.float64), _EPS)
             out["flatness"] = np.exp(np.log(power).mean(axis=0)) / power.mean(axis=0)
         if "contrast" in wanted:
-            contrast = librosa.feature.spectral_contrast(
+            out["contrast"] = librosa.feature.spectral_contrast(
                 S=mag, sr=self.params["rate"], n_fft=self.params["n_fft"]
             )
-            out["contrast"] = contrast
         if "slope" in wanted:
-            fc = f - f.mean()
-            out["slope"] = (fc * (mag - mag.mean(axis=0))).sum(axis=0) / np.sum(fc**2)
-        if "kurtosis" in wanted:
-            fourth = ((f - centroid) ** 4 * dist).sum(axis=0)
-            variance = spread**2
-            kurt = np.divide(
-                fourth, variance**2, out=np.full_like(fourth, 3.0), where=variance > _EPS
-            )
-            out["kurtosis"] = kurt - 3.0
+            centred = self.freqs - self.freqs.mean()
+            out["slope"] = (centred @ (mag - mag.mean(axis=0))) / np.sum(centred**2)
         return out
 
     def finish(self, done: Done) -> Output:
