@@ -50,3 +50,9 @@ def test_processors_listing(capsys):
     assert listing["pitch"]["parameters_schema"]["properties"]["method"]["default"] == "yin"
     assert main(["processors"]) == 0
     assert "spectrogram_analyzer" in capsys.readouterr().out
+
+
+def test_warm_up_runs():
+    from timeside_gql.core.experience import warm_up
+
+    warm_up((("level", {}), ("tempo", {})))

@@ -16,3 +16,17 @@ DEFAULT_EXPERIENCE: tuple[tuple[str, dict[str, Any]], ...] = (
     ("chroma", {}),
     ("spectral_descriptors", {"descriptors": ["centroid"]}),
 )
+
+
+def warm_up(presets: tuple[tuple[str, dict[str, Any]], ...] = DEFAULT_EXPERIENCE) -> None:
+    """Run ``presets`` once on 3 s of synthetic audio, so that the first real item does not
+    pay for numba compilation and lazy imports (call it when a worker process starts)."""
+    import tempfile
+    from pathlib import Path
+
+    from timeside_gql.core import pipeline, samples
+
+    with tempfile.TemporaryDirectory(prefix="timeside-warmup-") as folder:
+        signal = samples.clicks(120.0, 3.0, 22050) + samples.sine(440.0, 3.0, 22050, 0.3)
+        path = samples.write(Path(folder) / "warmup.wav", signal, 22050)
+        pipeline.run(path, presets)
