@@ -217,3 +217,30 @@ def test_degenerate_input_gives_finite_values(folder, signal):
             if result.data.dtype.kind == "f":
                 assert np.isfinite(result.data).all(), result.id
             assert np.isfinite(result.data_object.time).all(), result.id
+
+
+def test_streamed_features_equal_whole_signal_librosa(folder):
+    """Block-wise mel spectrogram, MFCC and constant-Q match librosa on the whole signal."""
+    import librosa
+
+    y = (samples.sweep(7.0, SR)[0] * 0.5).astype(np.float32)  # > 1 pipeline block
+    path = _write(folder, "sweep", y)
+    res = _run(path, ("spectrogram_analyzer", {"mode": "mel"}), "mfcc", "constant_q")
+    mel = librosa.feature.melspectrogram(y=y, sr=SR, pad_mode="constant")
+    mel_db = librosa.power_to_db(mel, amin=1e-10, top_db=None)
+    floor = mel_db.max() - 80  # below, float32 FFT rounding differs
+    loud = floor <= mel_db.T
+    np.testing.assert_allclose(res["spectrogram_analyzer"].data[loud], mel_db.T[loud], atol=0.05)
+    mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=13)
+    np.testing.assert_allclose(res["mfcc"].data, mfcc.T, atol=0.5)
+    cqt = np.abs(librosa.cqt(y, sr=SR, fmin=librosa.midi_to_hz(36), n_bins=48))
+    np.testing.assert_allclose(res["constant_q"].data, cqt.T, atol=2e-3 * cqt.max())
+
+
+def test_pyin_and_detuned_tuning(folder):
+    y = samples.sine(446.0, 1.0, SR, 0.5)  # 23.5 cents sharp
+    res = _run(_write(folder, "sharp", y), ("pitch", {"method": "pyin"}), "tuning")
+    f0 = res["pitch"].data[5:-5]
+    np.testing.assert_allclose(f0, 446.0, rtol=0.01)
+    assert res["pitch.confidence"].data[5:-5].min() > 0.5
+    assert res["tuning"].data[0] == pytest.approx(446.0, abs=1.0)

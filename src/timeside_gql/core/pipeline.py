@@ -9,10 +9,10 @@ others go on. Decoding errors and cancellation concern the whole item and raise.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
-import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,7 @@ from timeside_gql.core.registry import get_processor
 from timeside_gql.core.results import AnalyzerResult
 
 PIPELINE_BLOCK_SIZE = 1 << 18
+_log = logging.getLogger(__name__)
 _DECODE_SHARE = 0.9  # progress fraction given to the streaming phase
 
 Progress = Callable[[float], None]
@@ -72,7 +73,6 @@ class _Runner:
     processor: Processor
     key: tuple[str, str]
     outcome: PresetOutcome
-    requested: bool
     seconds: float = 0.0
     failed: bool = False
 
@@ -84,16 +84,10 @@ class _Runner:
             self.failed = True
             self.outcome.error = f"{what} failed: {type(exc).__name__}: {exc}"
             self.outcome.results = None
-            _log_traceback(self.key[0])
+            _log.debug("preset %s failed in %s", self.key[0], what, exc_info=True)
             return None
         finally:
             self.seconds += time.perf_counter() - started
-
-
-def _log_traceback(pid: str) -> None:
-    import logging
-
-    logging.getLogger(__name__).debug("preset %s failed\n%s", pid, traceback.format_exc())
 
 
 def _plan(
@@ -104,7 +98,7 @@ def _plan(
     runners: dict[tuple[str, str], _Runner] = {}
     order: list[_Runner] = []
 
-    def add(pid: str, params: Mapping[str, Any] | None, requested: bool) -> _Runner:
+    def add(pid: str, params: Mapping[str, Any] | None) -> _Runner:
         cls = get_processor(pid)
         canonical = validate_parameters(cls, params)
         key = (pid, parameters_hash(canonical))
@@ -112,17 +106,16 @@ def _plan(
         if runner is None:
             processor = cls(canonical)
             for parent_pid, parent_params in processor.parents():
-                add(parent_pid, parent_params, False)
-            runner = _Runner(processor, key, PresetOutcome(pid, canonical), requested)
+                add(parent_pid, parent_params)
+            runner = _Runner(processor, key, PresetOutcome(pid, canonical))
             runners[key] = runner
             order.append(runner)
-        runner.requested |= requested
         return runner
 
     outcomes: list[PresetOutcome] = []
     for pid, params in presets:
         try:
-            outcomes.append(add(pid, params, True).outcome)
+            outcomes.append(add(pid, params).outcome)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             outcomes.append(PresetOutcome(pid, dict(params or {}), error=error))
@@ -238,7 +231,7 @@ def _stamp(runner: _Runner, results: list[AnalyzerResult], info: SourceInfo) -> 
             "processor_version": processor.version,
             "parameters": dict(processor.params),
             "parameters_hash": runner.key[1],
-            "libraries": library_versions(),
+            "libraries": dict(library_versions()),
             "source_sha1": info.sha1,
             "run_time": round(runner.seconds, 6),
         }
