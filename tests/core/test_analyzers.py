@@ -244,3 +244,13 @@ def test_pyin_and_detuned_tuning(folder):
     np.testing.assert_allclose(f0, 446.0, rtol=0.01)
     assert res["pitch.confidence"].data[5:-5].min() > 0.5
     assert res["tuning"].data[0] == pytest.approx(446.0, abs=1.0)
+
+
+def test_dc_offset_is_measured(folder):
+    y = np.full(SR, 0.5, np.float32)
+    y[::2] = 0.25  # mean 0.375, peak 0.5, mean square (0.25 + 0.0625) / 2
+    res = _run(_write(folder, "dc", y), "mean_dc_shift", "level")
+    assert res["mean_dc_shift"].data[0] == pytest.approx(37.5, abs=1e-4)
+    assert res["mean_dc_shift"].unit == "%"
+    assert res["level.max"].data[0] == pytest.approx(20 * np.log10(0.5), abs=1e-4)
+    assert res["level.rms"].data[0] == pytest.approx(10 * np.log10(0.15625), abs=1e-4)
