@@ -161,3 +161,15 @@ def test_csv_export_rows():
         "1.500000,1.000000,0,Silence",
         "2.500000,2.000000,1,Not Silence",
     ]
+
+
+def test_hdf5_file_gets_umask_permissions(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = hdf5.write(tmp_path / "r.h5", sample_results()[:1])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

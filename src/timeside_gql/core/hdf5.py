@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -38,10 +38,11 @@ _ARRAYS = ("value", "y_value", "label", "time", "duration")
 def write(path: str | os.PathLike[str], results: Iterable[AnalyzerResult]) -> Path:
     """Write ``results`` to ``path`` (replacing it) atomically; ids must be unique."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    # a unique sibling name (same filesystem, so the rename is atomic); created by h5py
+    # itself so the file gets the usual umask permissions
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with h5py.File(tmp, "w", track_order=True) as h5:
+        with h5py.File(tmp, "w-", track_order=True) as h5:
             for result in results:
                 if result.id in h5:
                     raise ValueError(f"duplicate result id {result.id!r}")
