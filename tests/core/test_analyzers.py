@@ -206,6 +206,8 @@ ANALYZERS = [cls.pid for cls in all_processors() if cls.kind == "analyzer"]
         pytest.param(np.zeros(SR), id="zeros"),
         pytest.param(np.full(SR, 0.5), id="dc"),
         pytest.param(np.clip(samples.sine(100, 1.0, SR, 4.0)[0], -1, 1), id="clipped"),
+        pytest.param(np.array([0.3]), id="one-sample"),
+        pytest.param(samples.noise(0.01, SR)[0], id="shorter-than-a-frame"),
     ],
 )
 def test_degenerate_input_gives_finite_values(folder, signal):
