@@ -277,40 +277,35 @@ def open_blocks(
     container, stream = _open(path)
     try:
         total = _duration(container, stream)
-    except _AV_ERRORS as exc:
-        container.close()
-        raise DecodeError(f"{path.name}: unreadable stream ({_reason(exc)})") from None
-    try:
         _check_segment(path, start, duration, total)
+        if start > 0:
+            container.seek(int(start / stream.time_base), stream=stream, backward=True)
     except DecodeError:
         container.close()
         raise
+    except _AV_ERRORS as exc:
+        container.close()
+        raise DecodeError(f"{path.name}: unreadable stream ({_reason(exc)})") from None
     in_sr = int(stream.codec_context.sample_rate)
     out_sr = int(samplerate or in_sr)
-    channels = 1 if mono else int(stream.codec_context.channels)
-    if start > 0:
-        container.seek(int(start / stream.time_base), stream=stream, backward=True)
     available = max(total - start, 0.0)
-    length = available if duration is None else min(duration, available)
-    fmt = StreamFormat(out_sr, channels, length)
-    return fmt, _guarded(path, container, stream, start, duration, in_sr, out_sr, mono, block_size)
+    fmt = StreamFormat(
+        samplerate=out_sr,
+        channels=1 if mono else int(stream.codec_context.channels),
+        duration=available if duration is None else min(duration, available),
+    )
+    pieces = _segment_samples(_native_frames(container, stream, path), in_sr, start, duration)
+    blocks = _rechunk(_convert(pieces, in_sr, out_sr, mono), block_size)
+    return fmt, _closing(path, container, blocks)
 
 
-def _guarded(
-    path: Path,
-    container: av.container.InputContainer,
-    stream: av.audio.stream.AudioStream,
-    start: float,
-    duration: float | None,
-    in_sr: int,
-    out_sr: int,
-    mono: bool,
-    block_size: int,
+def _closing(
+    path: Path, container: av.container.InputContainer, blocks: Iterator[np.ndarray]
 ) -> Iterator[np.ndarray]:
+    """Yield ``blocks``, close the file at the end, and refuse a stream without samples."""
+    produced = 0
     with container:
-        pieces = _segment_samples(_native_frames(container, stream, path), in_sr, start, duration)
-        produced = 0
-        for block in _rechunk(_convert(pieces, in_sr, out_sr, mono), block_size):
+        for block in blocks:
             produced += block.shape[-1]
             yield block
     if produced == 0:
