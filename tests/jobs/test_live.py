@@ -83,17 +83,34 @@ def token_for(engine: Engine, world: World) -> str:
 
 
 def run_and_follow(url: str, token: str, world: World, **kwargs: Any) -> list[dict[str, Any]]:
+    """runTask, then follow the task (a re-run may end before the subscription starts)."""
     assert graphql(url, token, RUN, id=str(world.task_id))["runTask"]["status"] == "PENDING"
     return asyncio.run(follow_task(url, token, world.task_id, **kwargs))
+
+
+def follow_then_run(url: str, token: str, world: World) -> list[dict[str, Any]]:
+    """Subscribe to the draft task, then run it once its snapshot arrived: no event missed."""
+
+    async def scenario() -> list[dict[str, Any]]:
+        subscribed = asyncio.Event()
+        following = asyncio.create_task(
+            follow_task(url, token, world.task_id, on_update=lambda _: subscribed.set())
+        )
+        await subscribed.wait()
+        run = await asyncio.to_thread(graphql, url, token, RUN, id=str(world.task_id))
+        assert run["runTask"]["status"] == "PENDING"
+        return await following
+
+    return asyncio.run(scenario())
 
 
 def test_selection_task_streams_progress_and_records_the_failing_preset(mode, deployment):
     live, engine, data_dir = deployment
     world = build_world(engine, data_dir, seconds=5.0)
     url = start(live, mode, workers=2)
-    updates = run_and_follow(url, token_for(engine, world), world)
+    updates = follow_then_run(url, token_for(engine, world), world)
 
-    assert updates[0]["kind"] == "SNAPSHOT"
+    assert updates[0]["kind"] == "SNAPSHOT" and updates[0]["task"]["status"] == "DRAFT"
     progress = [u["job"]["progress"] for u in updates if u["kind"] == "JOB"]
     assert progress and all(0.0 <= p <= 1.0 for p in progress)
     assert sum(u["kind"] == "RESULT" for u in updates) == 3 * 4
@@ -122,7 +139,7 @@ def test_a_second_run_computes_nothing(mode, deployment):
     world = build_world(engine, data_dir, failing=False)
     url = start(live, mode)
     token = token_for(engine, world)
-    first = run_and_follow(url, token, world)
+    first = follow_then_run(url, token, world)
     assert first[-1]["task"]["status"] == "DONE"
     _, _, before = snapshot(engine, world.task_id)
 
@@ -151,7 +168,10 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_task_completes(mode, deploy
     first = live.worker()
     killed: list[dict[str, Any]] = []
 
+    subscribed = asyncio.Event()
+
     def kill_mid_job(update: dict[str, Any]) -> None:
+        subscribed.set()
         job = update["job"]
         if not killed and update["kind"] == "JOB" and job and 0 < job["progress"] < 1:
             live.kill(first)
@@ -159,10 +179,11 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_task_completes(mode, deploy
 
     async def scenario() -> list[dict[str, Any]]:
         token = token_for(engine, world)
-        assert graphql(url, token, RUN, id=str(world.task_id))["runTask"]["status"] == "PENDING"
         following = asyncio.create_task(
             follow_task(url, token, world.task_id, on_update=kill_mid_job, timeout=180)
         )
+        await subscribed.wait()
+        await asyncio.to_thread(graphql, url, token, RUN, id=str(world.task_id))
         while not killed and not following.done():
             await asyncio.sleep(0.05)
         await asyncio.to_thread(live.worker)

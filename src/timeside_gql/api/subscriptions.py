@@ -8,8 +8,9 @@ rules, so a user who may not see a task never receives anything about it.
 
 from __future__ import annotations
 
+import asyncio
 import enum
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 
 _ITEMS = strawberry.lazy("timeside_gql.api.types.items")
 ENDED = frozenset({m.TaskStatus.DONE, m.TaskStatus.FAILED, m.TaskStatus.CANCELLED})
+ENDED_EVENTS = frozenset(status.value for status in ENDED)
+#: How long a subscription to an ended task waits for the task's final event.
+SETTLED_GRACE_S = 2.0
 
 
 @strawberry.enum(description="What an update reports.")
@@ -88,21 +92,36 @@ def _read(session: Session, viewer: Viewer, model: type[Any], id: UUID, event: E
 
 
 async def _updates(
-    scope: OperationScope, model: type[Any], id: UUID, channel: str
+    scope: OperationScope,
+    model: type[Any],
+    id: UUID,
+    channel: str,
+    *,
+    settled: Callable[[Any], bool] = lambda _: False,
 ) -> AsyncGenerator[tuple[UpdateKind, _Rows, Event], None]:
-    """Snapshot, then one (kind, rows, event) per event; stops when the subject disappears."""
+    """Snapshot, then one (kind, rows, event) per event; stops when the subject disappears, or
+    goes quiet for a moment once ``settled`` (its final event was lost: pub/sub drops them)."""
     async with get_bus().subscribe(channel) as events:
         rows = await scope.read(_read, scope.viewer, model, id, {})
         if rows.subject is None:
             raise ClientError(f"{model.__name__} {id} not found", code="NOT_FOUND")
         yield UpdateKind.SNAPSHOT, rows, {}
-        async for event in events:
+        while True:
+            wait = SETTLED_GRACE_S if settled(rows.subject) else None
+            try:
+                event = await asyncio.wait_for(anext(events), wait)
+            except TimeoutError:
+                return
             # Loaders cache for the operation, which lives as long as the subscription.
             scope.loaders = Loaders(scope.read, scope.viewer)
             rows = await scope.read(_read, scope.viewer, model, id, event)
             if rows.subject is None:
                 return
             yield _kind(event), rows, event
+
+
+def _ended(task: m.Task) -> bool:
+    return task.status in ENDED
 
 
 def _kind(event: Event) -> UpdateKind:
@@ -121,7 +140,7 @@ class Subscription:
     )
     async def task_updates(self, task_id: UUID) -> AsyncGenerator[TaskUpdate, None]:
         scope = current_scope()
-        updates = _updates(scope, m.Task, task_id, task_channel(task_id))
+        updates = _updates(scope, m.Task, task_id, task_channel(task_id), settled=_ended)
         async for kind, rows, event in updates:
             yield TaskUpdate(
                 kind=kind,
@@ -130,7 +149,10 @@ class Subscription:
                 result=as_type(rows.result),
                 cached=bool(event.get("cached")),
             )
-            if rows.subject.status in ENDED:
+            # The stream, not the re-read row, says when: events of the task's last results
+            # may still be queued when its row already shows it ended.
+            ending = event.get("type") == "task" and event.get("status") in ENDED_EVENTS
+            if ending or (kind == UpdateKind.SNAPSHOT and _ended(rows.subject)):
                 await updates.aclose()
                 return
 
