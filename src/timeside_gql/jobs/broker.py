@@ -8,20 +8,25 @@ Unset (embedded mode): a StubBroker, consumed by a Worker that the server runs i
 
 from __future__ import annotations
 
+from functools import cache
+
 import dramatiq
 from dramatiq import Broker, Middleware
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Retries, TimeLimit
 
+from timeside_gql.core.experience import warm_up
 from timeside_gql.jobs.middleware import DeadWorkerReaper, GiveUp, RetryTransient, WarmUp
-from timeside_gql.jobs.warmup import warm_up
 from timeside_gql.settings import Settings, get_settings
 
 #: Fan-out of tasks into jobs: quick, database-bound.
 TASKS_QUEUE = "tasks"
 #: One job per (task, item): CPU-bound audio analysis.
 JOBS_QUEUE = "jobs"
+
+#: The core's warm-up (numba compilation, lazy imports), paid once per process.
+warm_up_once = cache(warm_up)
 
 MIN_BACKOFF_MS = 1_000
 MAX_BACKOFF_MS = 60_000
@@ -40,7 +45,7 @@ def job_middleware(settings: Settings, *, embedded: bool) -> list[Middleware]:
             retry_when=RetryTransient(settings.job_max_retries),
         ),
         GiveUp(),
-        WarmUp(warm_up, background=embedded),
+        WarmUp(warm_up_once, background=embedded),
         DeadWorkerReaper(interval=settings.worker_heartbeat_timeout / 2),
     ]
 
