@@ -140,3 +140,17 @@ def test_segment_outside_file(files):
         decode.load(files[".wav"], start=5.0)
     with pytest.raises(decode.DecodeError, match="not positive"):
         decode.load(files[".wav"], duration=0)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 6, 9, 16])
+def test_many_channels_decode_exactly(tmp_path, channels):
+    """PyAV crashes reading planar frames with more than 8 channels; we must not."""
+    import soundfile as sf
+
+    data = (np.arange(4000 * channels).reshape(4000, channels) % 7 / 10).astype(np.float32)
+    path = tmp_path / f"c{channels}.wav"
+    sf.write(path, data, 8000, subtype="FLOAT")
+    y, sr = decode.load(path)
+    assert sr == 8000
+    np.testing.assert_array_equal(y, data.T)
+    assert decode.probe(path).channels == channels

@@ -170,18 +170,27 @@ def _check_segment(path: Path, start: float, duration: float | None, total: floa
 def _native_frames(
     container: av.container.InputContainer, stream: av.audio.stream.AudioStream, path: Path
 ) -> Iterator[tuple[float | None, np.ndarray]]:
-    """Yield (start time in s or None, (channels, n) float32) for each decoded frame."""
+    """Yield (start time in s or None, (channels, n) float32) for each decoded frame.
+
+    Frames are converted to *packed* float32 and deinterleaved with numpy: PyAV reads
+    planar frames through at most 8 plane pointers and crashes on more channels.
+    """
     ctx = stream.codec_context
-    layout = ctx.layout.name if ctx.layout and ctx.layout.name else av.AudioLayout(ctx.channels)
-    resampler = av.AudioResampler(format="fltp", layout=layout, rate=ctx.sample_rate)
+    channels = int(ctx.channels)
+    layout = ctx.layout.name if ctx.layout and ctx.layout.name else f"{channels}c"
+    resampler = av.AudioResampler(format="flt", layout=layout, rate=ctx.sample_rate)
+
+    def planar(frame: av.AudioFrame) -> np.ndarray:
+        return np.ascontiguousarray(frame.to_ndarray().reshape(-1, channels).T)
+
     try:
         for frame in container.decode(stream):
             start = frame.time  # seconds, None without pts
             for converted in resampler.resample(frame):
-                yield start, converted.to_ndarray()
+                yield start, planar(converted)
                 start = None
         for converted in resampler.resample(None):
-            yield None, converted.to_ndarray()
+            yield None, planar(converted)
     except _AV_ERRORS as exc:
         raise DecodeError(f"{path.name}: corrupt audio data ({_reason(exc)})") from None
 
@@ -278,7 +287,7 @@ def open_blocks(
     try:
         total = _duration(container, stream)
         _check_segment(path, start, duration, total)
-        if start > 0:
+        if start > 0 and stream.time_base:
             container.seek(int(start / stream.time_base), stream=stream, backward=True)
     except DecodeError:
         container.close()
