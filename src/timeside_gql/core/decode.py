@@ -43,6 +43,7 @@ _MIME_BY_FORMAT: dict[str, str] = {
     "caf": "audio/x-caf",
     "w64": "audio/x-w64",
 }
+_MAX_PLANES = 8  # AV_NUM_DATA_POINTERS
 _AV_ERRORS = (av.FFmpegError, OSError, ValueError, IndexError, RuntimeError, EOFError)
 
 
@@ -172,16 +173,21 @@ def _native_frames(
 ) -> Iterator[tuple[float | None, np.ndarray]]:
     """Yield (start time in s or None, (channels, n) float32) for each decoded frame.
 
-    Frames are converted to *packed* float32 and deinterleaved with numpy: PyAV reads
-    planar frames through at most 8 plane pointers and crashes on more channels.
+    Frames are converted to planar float32, except beyond 8 channels: PyAV reads planar
+    frames through at most 8 plane pointers and crashes on more, so those go through
+    packed float32 and are deinterleaved with numpy.
     """
     ctx = stream.codec_context
     channels = int(ctx.channels)
     layout = ctx.layout.name if ctx.layout and ctx.layout.name else f"{channels}c"
-    resampler = av.AudioResampler(format="flt", layout=layout, rate=ctx.sample_rate)
+    packed = channels > _MAX_PLANES
+    resampler = av.AudioResampler(
+        format="flt" if packed else "fltp", layout=layout, rate=ctx.sample_rate
+    )
 
     def planar(frame: av.AudioFrame) -> np.ndarray:
-        return np.ascontiguousarray(frame.to_ndarray().reshape(-1, channels).T)
+        data = frame.to_ndarray()
+        return np.ascontiguousarray(data.reshape(-1, channels).T) if packed else data
 
     try:
         for frame in container.decode(stream):
