@@ -56,3 +56,18 @@ def test_warm_up_runs():
     from timeside_gql.core.experience import warm_up
 
     warm_up((("level", {}), ("tempo", {})))
+
+
+def test_artifacts_are_written_next_to_results(tone, tmp_path):
+    from timeside_gql.core.registry import all_processors
+
+    kinds = {cls.pid: cls.kind for cls in all_processors()}
+    grapher = next((pid for pid, kind in kinds.items() if kind == "grapher"), None)
+    encoder = next((pid for pid, kind in kinds.items() if kind == "encoder"), None)
+    if grapher is None or encoder is None:
+        pytest.skip("no grapher or encoder registered")
+    assert main(["analyze", str(tone), "-p", grapher, "-p", encoder, "-o", str(tmp_path)]) == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert any(n.startswith("tone.") and n.endswith(".png") for n in names), names
+    assert not any(n.startswith(".work-") for n in names)
+    assert len(names) >= 3  # results, picture, encoded file

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from timeside_gql.core import decode, hdf5, pipeline, serialize
 from timeside_gql.core.experience import DEFAULT_EXPERIENCE
+from timeside_gql.core.processor import Processor
 from timeside_gql.core.registry import all_processors
 from timeside_gql.core.results import AnalyzerResult
 
@@ -82,37 +85,51 @@ def write_results(results: list[AnalyzerResult], out: Path, stem: str, fmt: str)
 def run_analyze(args: argparse.Namespace) -> int:
     presets = args.preset or list(DEFAULT_EXPERIENCE)
     console = Console(stderr=True)
-    failures = 0
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    failures = 0
     with Progress(*columns, console=console, transient=True) as progress:
         for path in args.files:
             task = progress.add_task(path.name, total=1.0)
-            source = pipeline.Source(path, start=args.start, duration=args.duration)
-            try:
-                outcomes = pipeline.run(
-                    source, presets, progress=lambda f, t=task: progress.update(t, completed=f)
-                )
-            except decode.DecodeError as exc:
-                console.print(f"[red]error[/red] {exc}")
-                failures += 1
-                continue
-            results = [r for o in outcomes if o.results for r in o.results]
-            for outcome in outcomes:
-                if outcome.error:
-                    failures += 1
-                    console.print(f"[red]{path.name}: {outcome.pid}[/red] {outcome.error}")
-            for artifact in (a for o in outcomes for a in o.artifacts):
-                if artifact.data is not None:
-                    args.out.mkdir(parents=True, exist_ok=True)
-                    (args.out / f"{path.stem}.{artifact.name}").write_bytes(artifact.data)
-            written = write_results(results, args.out, path.stem, args.format)
-            progress.console.print(
-                f"{path.name}: {len(results)} results -> " + ", ".join(str(p) for p in written)
-            )
+
+            def report(fraction: float, task: TaskID = task) -> None:
+                progress.update(task, completed=fraction)
+
+            failures += analyze_file(path, presets, args, report, progress.console)
     return 1 if failures else 0
 
 
-def describe(cls: type) -> dict[str, Any]:
+def analyze_file(
+    path: Path,
+    presets: list[tuple[str, dict[str, Any]]],
+    args: argparse.Namespace,
+    report: pipeline.Progress,
+    console: Console,
+) -> int:
+    """Analyse one file and write its results and artifacts; return the failure count."""
+    source = pipeline.Source(path, start=args.start, duration=args.duration)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.out, prefix=".work-") as workdir:
+        try:
+            outcomes = pipeline.run(source, presets, progress=report, workdir=workdir)
+        except decode.DecodeError as exc:
+            console.print(f"[red]error[/red] {exc}")
+            return 1
+        for artifact in (a for o in outcomes for a in o.artifacts):
+            target = args.out / f"{path.stem}.{artifact.name}"
+            if artifact.path is not None:
+                os.replace(artifact.path, target)
+            elif artifact.data is not None:
+                target.write_bytes(artifact.data)
+    failed = [o for o in outcomes if o.error]
+    for outcome in failed:
+        console.print(f"[red]{path.name}: {outcome.pid}[/red] {outcome.error}")
+    results = [r for o in outcomes if o.results for r in o.results]
+    written = write_results(results, args.out, path.stem, args.format)
+    console.print(f"{path.name}: {len(results)} results -> {', '.join(map(str, written))}")
+    return len(failed)
+
+
+def describe(cls: type[Processor]) -> dict[str, Any]:
     return {
         "pid": cls.pid,
         "name": cls.name,

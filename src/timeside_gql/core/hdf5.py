@@ -148,7 +148,7 @@ def _read_result(group: h5py.Group) -> AnalyzerResult:
         obj.label_metadata = LabelMetadata(
             label={int(k): str(v) for k, v in _attrs(lm["label"]).items()},
             description={int(k): str(v) for k, v in _attrs(lm["description"]).items()},
-            label_type=str(lm.attrs.get("label_type", "mono")),
+            label_type="multi" if lm.attrs.get("label_type") == "multi" else "mono",
         )
     return AnalyzerResult(
         data_mode=str(group.attrs["data_mode"]),  # type: ignore[arg-type]

@@ -76,10 +76,11 @@ class _Runner:
     seconds: float = 0.0
     failed: bool = False
 
-    def call(self, func: Callable[[], Any], *, what: str) -> Any:
+    def call(self, what: str, func: Callable[..., Any], *args: Any) -> Any:
+        """``func(*args)``, timed and charged to this preset; an exception fails it."""
         started = time.perf_counter()
         try:
-            return func()
+            return func(*args)
         except Exception as exc:
             self.failed = True
             self.outcome.error = f"{what} failed: {type(exc).__name__}: {exc}"
@@ -139,7 +140,12 @@ def run(
     cancelled: Callable[[], bool] | None = None,
     workdir: str | os.PathLike[str] | None = None,
 ) -> list[PresetOutcome]:
-    """Run ``presets`` on ``source``; one :class:`PresetOutcome` per preset, in order."""
+    """Run ``presets`` on ``source``; one :class:`PresetOutcome` per preset, in order.
+
+    ``workdir`` is where processors write file artifacts (encoders); without it they go
+    to a temporary directory that is removed when ``run`` returns, so pass one to keep
+    artifact files (in-memory artifacts such as PNG bytes need none).
+    """
     src = Source.coerce(source)
     outcomes, order = _plan(presets)
     report = progress or (lambda _fraction: None)
@@ -160,7 +166,7 @@ def run(
         ctx.advance(block, eod=eod)
         for runner in order:
             if not runner.failed:
-                runner.call(lambda r=runner: _step(r, ctx, needs[id(r)]), what="process")
+                runner.call("process", _step, runner, ctx, needs[id(runner)])
         decoded += block.shape[-1]
         fraction = _DECODE_SHARE * min(decoded / expected, 1.0)
         if fraction - last_reported >= 0.01:
@@ -206,7 +212,7 @@ def _finish_all(
                     runner.failed = True
                     runner.outcome.error = f"parent preset failed: {missing[0][0]}"
                 else:
-                    output = runner.call(lambda r=runner: r.processor.finish(done), what="finish")
+                    output = runner.call("finish", runner.processor.finish, done)
                     if output is not None:
                         _stamp(runner, output.results, info)
                         results[runner.key] = output.results
