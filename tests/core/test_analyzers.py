@@ -256,3 +256,22 @@ def test_dc_offset_is_measured(folder):
     assert res["mean_dc_shift"].unit == "%"
     assert res["level.max"].data[0] == pytest.approx(20 * np.log10(0.5), abs=1e-4)
     assert res["level.rms"].data[0] == pytest.approx(10 * np.log10(0.15625), abs=1e-4)
+
+
+def test_onset_detection_function_streams_like_one_shot(folder):
+    """TimeSide's ODF computed block by block equals the one-shot algorithm (§5.1.1)."""
+    import librosa
+    import scipy.signal
+
+    y = (samples.clicks(100.0, 14.0, SR)[0] + 0.1 * samples.noise(14.0, SR)[0]).astype(np.float32)
+    odf = _run(_write(folder, "odf", y), "onset_detection_function")["onset_detection_function"]
+    mag = np.abs(librosa.stft(y, n_fft=1024, hop_length=512, window="boxcar", pad_mode="constant"))
+    smooth = scipy.signal.lfilter(scipy.signal.windows.hann(15)[8:], 1, mag.astype(np.float64))
+    logs = np.maximum(np.log10(np.maximum(smooth, 1e-9)), 1e-3)
+    diff = scipy.signal.lfilter(
+        scipy.signal.remez(31, [0, 0.5], [np.pi], type="differentiator"), 1, logs
+    )
+    diff[diff < 1e-10] = 0
+    expected = diff.sum(axis=0)
+    expected /= np.median(expected)
+    np.testing.assert_allclose(odf.data, expected, rtol=1e-3, atol=1e-3)
