@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 import scipy.signal
+import soxr
 
 C4_SCALE_HZ = (261.63, 293.66, 329.63, 349.23, 392.00, 440.00, 493.88, 523.25)
 
@@ -31,7 +32,9 @@ def _as_2d(y: np.ndarray) -> np.ndarray:
     return np.atleast_2d(np.asarray(y, dtype=np.float32))
 
 
-def sine(freq: float = 440.0, duration: float = 1.0, sr: int = 44100, amp: float = 1.0):
+def sine(
+    freq: float = 440.0, duration: float = 1.0, sr: int = 44100, amp: float = 1.0
+) -> np.ndarray:
     t = np.arange(int(np.ceil(duration * sr))) / sr
     return _as_2d(amp * np.sin(2 * np.pi * freq * t))
 
@@ -52,7 +55,9 @@ def silence(duration: float = 1.0, sr: int = 44100) -> np.ndarray:
     return np.zeros((1, int(np.ceil(duration * sr))), np.float32)
 
 
-def clicks(bpm: float = 120.0, duration: float = 8.0, sr: int = 22050, offset: float = 0.5):
+def clicks(
+    bpm: float = 120.0, duration: float = 8.0, sr: int = 22050, offset: float = 0.5
+) -> np.ndarray:
     """A click train: 10 ms decaying 1 kHz bursts every 60/bpm s from ``offset``."""
     y = np.zeros(int(np.ceil(duration * sr)), np.float32)
     burst = sine(1000.0, 0.01, sr)[0] * np.exp(-np.linspace(0, 6, int(np.ceil(0.01 * sr))))
@@ -73,15 +78,17 @@ def c4_scale(sr: int = 44100) -> np.ndarray:
 
 
 def write(path: str | os.PathLike[str], y: np.ndarray, sr: int) -> Path:
-    """Encode ``y`` (channels, n) to ``path``; the format follows the extension."""
+    """Encode ``y`` (channels, n) to ``path``; the format follows the extension.
+
+    A test helper (whole signal in memory, fixed codec settings); the encoder processors
+    are the real thing.
+    """
     path = Path(path)
     fmt, codec, sample_fmt, forced_sr = _WRITERS[path.suffix.lower()]
     y = _as_2d(y)
     layout = {1: "mono", 2: "stereo"}.get(y.shape[0], f"{y.shape[0]}c")
     rate = forced_sr or sr
     if rate != sr:
-        import soxr
-
         y = soxr.resample(y.T, sr, rate).T.astype(np.float32)
     with av.open(str(path), mode="w", format=fmt) as container:
         stream = container.add_stream(codec, rate=rate, layout=layout)
