@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
+from dramatiq import Worker
+from starlette.testclient import TestClient
 
 from tests.jobs.conftest import events_until_end
 from tests.jobs.world import build_world, expected_peak_db, snapshot
+from timeside_gql.api.app import create_app
 from timeside_gql.core import hdf5
 from timeside_gql.db.engine import session_scope
 from timeside_gql.db.models import JobStatus, ResultStatus, TaskStatus
 from timeside_gql.jobs import execution, lifecycle, service
+from timeside_gql.jobs.broker import build_broker, set_broker
 
 
 def run(engine, task_id) -> None:
@@ -114,3 +119,50 @@ def test_a_running_task_cannot_be_run_again(runtime, engine, data_dir):
         lifecycle.start_jobs(session, world.task_id)
     with pytest.raises(lifecycle.TaskStateError, match="is running"), session_scope(engine) as s:
         lifecycle.mark_pending(s, world.task_id)
+
+
+def test_jobs_left_by_a_dead_process_run_when_the_server_starts(settings, engine, data_dir):
+    """A task pending and a job running when the process died: the next start finishes both."""
+    world = build_world(engine, data_dir, failing=False, pids=("level",))
+    other = build_world(engine, data_dir, failing=False, pids=("level",))
+    with session_scope(engine) as session:
+        lifecycle.mark_pending(session, world.task_id)
+        lifecycle.mark_pending(session, other.task_id)
+        [job_id, *_] = lifecycle.start_jobs(session, other.task_id)
+        lifecycle.claim_job(session, job_id, max_attempts=3)  # its worker then died
+
+    with TestClient(create_app(settings, engine=engine)):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            statuses = {snapshot(engine, w.task_id)[0].status for w in (world, other)}
+            if statuses == {TaskStatus.DONE}:
+                break
+            time.sleep(0.1)
+    assert statuses == {TaskStatus.DONE}
+    _, jobs, _ = snapshot(engine, other.task_id)
+    assert {job.id: job.attempts for job in jobs}[job_id] == 2
+
+
+def test_a_job_over_its_time_limit_fails_without_retry(runtime, settings, engine, data_dir):
+    world = build_world(
+        engine, data_dir, seconds=60.0, amplitudes=(0.5,), failing=False,
+        pids=("essentia_dissonance",),
+    )  # fmt: skip
+    limited = settings.model_copy(update={"job_time_limit": 1.0})
+    broker = set_broker(build_broker(limited))
+    broker.emit_after("process_boot")  # starts the time limit's watchdog, as a worker does
+    worker = Worker(broker, worker_threads=1, worker_timeout=50)
+    worker.start()
+    try:
+        with session_scope(engine) as session:
+            service.run_task(session, world.task_id)
+        deadline = time.monotonic() + 60
+        while snapshot(engine, world.task_id)[0].status != TaskStatus.FAILED:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        worker.stop()
+    _, [job], [result] = snapshot(engine, world.task_id)
+    assert job.status == JobStatus.FAILED and job.error == "TimeLimitExceeded"
+    assert job.attempts == 1
+    assert result.status == ResultStatus.FAILED and result.error == "TimeLimitExceeded"

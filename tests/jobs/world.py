@@ -60,6 +60,11 @@ def _preset(session: Session, pid: str, params: dict[str, Any], *, validate: boo
     processor = session.exec(select(Processor).where(Processor.pid == pid)).one()
     parameters = validate_parameters(pid, params) if validate else params
     digest = parameters_hash(parameters)
+    existing = session.exec(
+        select(Preset).where(Preset.processor_id == processor.id, Preset.parameters_hash == digest)
+    ).first()
+    if existing is not None:  # presets are shared: one row per (processor, parameters)
+        return existing
     preset = Preset(processor_id=processor.id, parameters=parameters, parameters_hash=digest)
     session.add(preset)
     session.flush()

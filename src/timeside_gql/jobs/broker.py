@@ -35,16 +35,17 @@ _broker: Broker | None = None
 
 
 def job_middleware(settings: Settings, *, embedded: bool) -> list[Middleware]:
-    """The middleware stack, in order: Retries must run before GiveUp sees a failed message."""
+    """The middleware stack. Dramatiq runs after-hooks in reverse order, so GiveUp, listed
+    before Retries, sees each message after Retries decided whether it fails for good."""
     return [
         TimeLimit(time_limit=int(settings.job_time_limit * 1000)),
+        GiveUp(),
         Retries(
             max_retries=settings.job_max_retries,
             min_backoff=MIN_BACKOFF_MS,
             max_backoff=MAX_BACKOFF_MS,
             retry_when=RetryTransient(settings.job_max_retries),
         ),
-        GiveUp(),
         WarmUp(warm_up_once, background=embedded),
         DeadWorkerReaper(interval=settings.worker_heartbeat_timeout / 2),
     ]

@@ -25,6 +25,7 @@ from timeside_gql.db.engine import session_scope
 from timeside_gql.db.models import Experience, Item, Job, JobStatus, ResultStatus, Task, TaskStatus
 from timeside_gql.jobs import lifecycle
 from timeside_gql.jobs.config import get_engine
+from timeside_gql.jobs.middleware import describe
 from timeside_gql.jobs.notify import Throttle, job_event, publish, result_event, task_event
 from timeside_gql.jobs.results import (
     Claimed,
@@ -51,10 +52,6 @@ class JobPlan:
     item_id: uuid.UUID
     source: Path
     runs: list[PresetRun]
-
-
-def describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,6 +33,11 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, TRANSIENT_ERRORS)
 
 
+def describe(exc: BaseException) -> str:
+    """``Type: message``, or the bare type for messageless errors (``TimeLimitExceeded``)."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 class RetryTransient:
     """A ``retry_when`` predicate for Dramatiq's Retries: retry connection errors, nothing else.
 
@@ -50,7 +55,8 @@ class RetryTransient:
 class GiveUp(Middleware):
     """Calls the actor's ``on_give_up(*args, error=...)`` once a message will not be retried.
 
-    It must come after Retries in the middleware list: Retries marks the message failed first.
+    List it before Retries: after-hooks run in reverse order, and Retries must mark the
+    message failed first.
     """
 
     @property
@@ -68,7 +74,7 @@ class GiveUp(Middleware):
         if handler is None:
             return
         try:
-            handler(*message.args, error=f"{type(exception).__name__}: {exception}")
+            handler(*message.args, error=describe(exception))
         except Exception:
             log.exception("on_give_up of %s failed", message.actor_name)
 
