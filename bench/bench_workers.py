@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 import uuid
@@ -203,10 +204,13 @@ def forget_results() -> None:
         session.execute(sa.text("DELETE FROM results"))
 
 
-def run_to_end(task_id: uuid.UUID) -> float:
-    """runTask through the job service (Redis broker), then poll until the task ends."""
+def run_to_end(task_id: uuid.UUID) -> tuple[float, float]:
+    """runTask through the job service (Redis broker), poll until the task ends; returns the
+    wall time and the concurrency reached (sum of job durations / wall time)."""
+    from sqlmodel import select
+
     from timeside_gql.db.engine import session_scope
-    from timeside_gql.db.models import Task
+    from timeside_gql.db.models import Job, Task
     from timeside_gql.jobs import service
     from timeside_gql.jobs.config import get_engine
 
@@ -219,7 +223,10 @@ def run_to_end(task_id: uuid.UUID) -> float:
             task = session.get(Task, task_id)
             if task.status.value in {"done", "failed"}:
                 assert task.status.value == "done", task.error
-                return time.perf_counter() - started
+                wall = time.perf_counter() - started
+                jobs = session.exec(select(Job).where(Job.task_id == task_id)).all()
+                busy = sum((j.finished_at - j.started_at).total_seconds() for j in jobs)
+                return wall, busy / wall
         time.sleep(0.05)
 
 
@@ -227,20 +234,20 @@ def run_to_end(task_id: uuid.UUID) -> float:
 # Measures
 
 
-def measure_scaling(deployment: Deployment, task_id: uuid.UUID, items: int, seconds: float) -> dict:
-    timings = {}
+def measure_scaling(
+    deployment: Deployment, task_id: uuid.UUID, items: int, seconds: float, repeat: int
+) -> dict[str, Any]:
+    """Best of ``repeat`` runs per configuration: other users of the machine only slow a run."""
+    runs: dict[int, list[tuple[float, float, float]]] = {1: [], 2: []}
     for processes in (1, 2):
-        forget_results()
         with deployment.worker(processes):
-            timings[processes] = run_to_end(task_id)
-        print(f"  {processes} worker process(es): {timings[processes]:.2f} s", flush=True)
-    return {
-        "items": items,
-        "seconds": seconds,
-        "one": timings[1],
-        "two": timings[2],
-        "speedup": timings[1] / timings[2],
-    }
+            for _ in range(repeat):
+                forget_results()
+                wall, concurrency = run_to_end(task_id)
+                runs[processes].append((wall, concurrency, os.getloadavg()[0]))
+                print(f"  {processes} process(es): {wall:.2f} s", flush=True)
+    best = {processes: min(found) for processes, found in runs.items()}
+    return {"items": items, "seconds": seconds, "repeat": repeat, "best": best}
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -334,6 +341,7 @@ async def fan_out(url: str, token: str, task_id: uuid.UUID, count: int, pid: int
 
 def report(scaling: dict, bus: dict, client: dict, fans: list[dict], baseline_rss: float) -> str:
     load = os.getloadavg()
+    speedup = scaling["best"][1][0] / scaling["best"][2][0]
     lines = [
         SECTION,
         "",
@@ -350,13 +358,18 @@ def report(scaling: dict, bus: dict, client: dict, fans: list[dict], baseline_rs
         "presets, one decode per item), timed from `runTask` to the task's end; results "
         "deleted between the runs, workers started and warmed up before the clock starts.",
         "",
-        "| worker processes | wall time s | items per s |",
-        "|---|---|---|",
-        f"| 1 | {scaling['one']:.2f} | {scaling['items'] / scaling['one']:.2f} |",
-        f"| 2 | {scaling['two']:.2f} | {scaling['items'] / scaling['two']:.2f} |",
+        "| worker processes | wall time s | items per s | jobs running at once | 1-min load |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {p} | {wall:.2f} | {scaling['items'] / wall:.2f} | {concurrency:.2f} | {load:.1f} |"
+            for p, (wall, concurrency, load) in scaling["best"].items()
+        ),
         "",
-        f"Speed-up with 2 processes: **{scaling['speedup']:.2f}x** (target: 1.7x on 2 "
-        "otherwise idle cores).",
+        f"Speed-up with 2 processes: **{speedup:.2f}x** (target: 1.7x on 2 otherwise idle "
+        "cores). Best of "
+        f"{scaling['repeat']} runs each; *jobs running at once* is the sum of the jobs' "
+        "durations over the wall time (2.00: both processes busy all the time); the load "
+        "average counts the other users of the machine too.",
         "",
         "**Event latency** (ms), from `publish` to the subscriber:",
         "",
@@ -378,7 +391,12 @@ def report(scaling: dict, bus: dict, client: dict, fans: list[dict], baseline_rs
         *(f"| {f['subscribers']} | {f['all_received_s']:.2f} | {f['rss_mb']:.0f} |" for f in fans),
         "",
     ]
-    return "\n".join(lines)
+    return "\n".join(wrap(line) for line in lines)
+
+
+def wrap(line: str, width: int = 92) -> str:
+    """Prose wrapped like the rest of performance.md; table rows left whole."""
+    return line if line.startswith("|") else textwrap.fill(line, width, break_on_hyphens=False)
 
 
 def write_section(path: Path, text: str) -> None:
@@ -397,6 +415,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per worker count")
     parser.add_argument("--latency", type=int, default=300, help="events per latency measure")
     parser.add_argument("--subscribers", default="100,500,1000")
     parser.add_argument("--write", type=Path, help="update this performance.md")
@@ -407,7 +426,7 @@ def main() -> None:
         try:
             run_id, draft_id, token = build_tasks(args.items, args.seconds)
             print("worker scaling", flush=True)
-            scaling = measure_scaling(deployment, run_id, args.items, args.seconds)
+            scaling = measure_scaling(deployment, run_id, args.items, args.seconds, args.repeat)
             print("event latency", flush=True)
             bus = asyncio.run(bus_latency(args.latency))
             with deployment.server() as (url, server):

@@ -108,3 +108,29 @@ def test_only_users_who_may_see_the_task_follow_or_run_it(client, engine, data_d
     [message] = follow(client, world.task_id, stranger)
     assert message["type"] == "next" and message["payload"]["data"] is None
     assert "not found" in message["payload"]["errors"][0]["message"]
+
+
+ITEM_UPDATES = """subscription($id: UUID!) { itemUpdates(itemId: $id) {
+  kind item { id } job { status } result { status } cached } }"""
+
+
+def test_item_updates_stream_the_results_of_tasks_on_the_item(client, engine, data_dir):
+    world = build_world(engine, data_dir, failing=False, pids=("level", "mean_dc_shift"))
+    token = token_for(engine, world.owner_id)
+    item_id = str(world.item_ids[1])
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        payload = {"query": ITEM_UPDATES, "variables": {"id": item_id}}
+        ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+        first = ws.receive_json()["payload"]["data"]["itemUpdates"]
+        assert first["kind"] == "SNAPSHOT" and first["item"]["id"] == item_id
+
+        post(client, RUN, token, id=str(world.task_id))
+        updates = []
+        while sum(u["kind"] == "RESULT" for u in updates) < 2:
+            updates.append(ws.receive_json()["payload"]["data"]["itemUpdates"])
+        ws.send_json({"id": "1", "type": "complete"})
+    assert {u["kind"] for u in updates} == {"JOB", "RESULT"}
+    assert all(u["item"]["id"] == item_id for u in updates)
+    assert [u["result"]["status"] for u in updates if u["kind"] == "RESULT"] == ["DONE", "DONE"]

@@ -8,8 +8,6 @@ import sys
 from typing import Any
 
 ACTORS_MODULE = "timeside_gql.jobs.actors"
-#: Analysis is CPU-bound: one BLAS/numba thread per worker thread, parallelism by processes.
-SINGLE_THREADED_LIBRARIES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 PROCESSES = "worker processes (default: one per CPU)"
 THREADS = "threads per process (default 1: analysis is CPU-bound)"
 
@@ -36,8 +34,6 @@ def run_worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    for name in SINGLE_THREADED_LIBRARIES:
-        os.environ.setdefault(name, "1")
     from dramatiq.cli import main, make_argument_parser
 
     argv = [ACTORS_MODULE, "--processes", str(args.processes), "--threads", str(args.threads)]

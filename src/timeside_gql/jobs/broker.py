@@ -17,7 +17,13 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Retries, TimeLimit
 
 from timeside_gql.core.experience import warm_up
-from timeside_gql.jobs.middleware import DeadWorkerReaper, GiveUp, RetryTransient, WarmUp
+from timeside_gql.jobs.middleware import (
+    DeadWorkerReaper,
+    GiveUp,
+    OneMathThread,
+    RetryTransient,
+    WarmUp,
+)
 from timeside_gql.settings import Settings, get_settings
 
 #: Fan-out of tasks into jobs: quick, database-bound.
@@ -48,6 +54,8 @@ def job_middleware(settings: Settings, *, embedded: bool) -> list[Middleware]:
         ),
         WarmUp(warm_up_once, background=embedded),
         DeadWorkerReaper(interval=settings.worker_heartbeat_timeout / 2),
+        # Inside the server (embedded) one worker thread may use every core for its BLAS.
+        *([] if embedded else [OneMathThread()]),
     ]
 
 

@@ -22,7 +22,16 @@ from timeside_gql.core import pipeline
 from timeside_gql.core.decode import DecodeError
 from timeside_gql.core.registry import UnknownProcessor, get_processor
 from timeside_gql.db.engine import session_scope
-from timeside_gql.db.models import Experience, Item, Job, JobStatus, ResultStatus, Task, TaskStatus
+from timeside_gql.db.models import (
+    Experience,
+    Item,
+    Job,
+    JobStatus,
+    Preset,
+    ResultStatus,
+    Task,
+    TaskStatus,
+)
 from timeside_gql.jobs import lifecycle
 from timeside_gql.jobs.config import get_engine
 from timeside_gql.jobs.middleware import describe
@@ -119,22 +128,15 @@ def plan_job(session: Session, job: Job) -> JobPlan:
         raise JobError(f"item {item.id} has no audio yet (not uploaded or not ingested)")
     experience = session.get(Experience, task.experience_id)
     presets = experience.presets if experience else []
-    runs = [
-        PresetRun(
-            preset_id=preset.id,
-            pid=preset.processor.pid,
-            version=_version(preset.processor.pid),
-            parameters=dict(preset.parameters),
-            key=cache_key(
-                sha1=item.sha1,
-                pid=preset.processor.pid,
-                version=_version(preset.processor.pid),
-                parameters_hash=preset.parameters_hash,
-            ),
-        )
-        for preset in presets
-    ]
+    runs = [_preset_run(preset, item.sha1) for preset in presets]
     return JobPlan(job.id, task.id, item.id, Path(item.source_file), runs)
+
+
+def _preset_run(preset: Preset, sha1: str) -> PresetRun:
+    pid = preset.processor.pid
+    version = _version(pid)
+    key = cache_key(sha1=sha1, pid=pid, version=version, parameters_hash=preset.parameters_hash)
+    return PresetRun(preset.id, pid, version, dict(preset.parameters), key)
 
 
 def _version(pid: str) -> str:

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, delete, func, select, update
 
 from timeside_gql.db.models import Entity, Job, JobStatus, Task, TaskStatus
@@ -239,7 +238,7 @@ def unfinished(session: Session) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     tasks = session.exec(select(Task.id).where(Task.status == TaskStatus.PENDING)).all()
     jobs = session.exec(
         select(Job.id)
-        .join(Task, sa.and_(col(Task.id) == Job.task_id))
+        .join(Task, col(Task.id) == Job.task_id)
         .where(Task.status == TaskStatus.RUNNING, col(Job.status).in_(JOB_ACTIVE))
     ).all()
     return list(tasks), list(jobs)

@@ -16,6 +16,7 @@ from dramatiq import Broker, Middleware
 from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
 from dramatiq.errors import BrokerConnectionError
 from sqlalchemy.exc import InterfaceError, OperationalError
+from threadpoolctl import threadpool_limits
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,18 @@ class WarmUp(Middleware):
         finally:
             self.done.set()
         log.info("warm-up took %.2f s", time.perf_counter() - started)
+
+
+class OneMathThread(Middleware):
+    """Pins BLAS and OpenMP pools to one thread in each worker process.
+
+    Workers scale by processes; a process whose BLAS also spreads over every core competes
+    with its siblings (measured: two processes then ran no faster than one). Done at process
+    boot, since numpy is often imported, and its pools sized, before any variable is set.
+    """
+
+    def after_process_boot(self, broker: Broker) -> None:
+        threadpool_limits(limits=1)
 
 
 class DeadWorkerReaper(Middleware):
