@@ -3,6 +3,7 @@ embedded runtime its lifespan starts (stub broker, in-process worker and bus).""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -134,3 +135,20 @@ def test_item_updates_stream_the_results_of_tasks_on_the_item(client, engine, da
     assert {u["kind"] for u in updates} == {"JOB", "RESULT"}
     assert all(u["item"]["id"] == item_id for u in updates)
     assert [u["result"]["status"] for u in updates if u["kind"] == "RESULT"] == ["DONE", "DONE"]
+
+
+def test_task_updates_over_server_sent_events(client, engine, data_dir):
+    world = build_world(engine, data_dir, failing=False, pids=("level",))
+    token = token_for(engine, world.owner_id)
+    post(client, RUN, token, id=str(world.task_id))
+    body = {"query": UPDATES, "variables": {"id": str(world.task_id)}}
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+    with client.stream("POST", "/graphql", json=body, headers=headers) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = list(response.iter_lines())
+    events = [line.removeprefix("event: ") for line in lines if line.startswith("event: ")]
+    data = [line.removeprefix("data: ") for line in lines if line.startswith("data: ")]
+    assert events[-1] == "complete" and set(events[:-1]) == {"next"}
+    updates = [json.loads(payload)["data"]["taskUpdates"] for payload in data[:-1]]
+    assert updates[0]["kind"] == "SNAPSHOT"
+    assert updates[-1]["task"]["status"] == "DONE"
