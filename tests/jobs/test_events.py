@@ -6,9 +6,10 @@ import asyncio
 import threading
 
 import pytest
+import redis
 
 from tests.services import need_redis
-from timeside_gql.jobs.events import EventBus, RedisEventBus, task_channel
+from timeside_gql.jobs.events import RESYNC, EventBus, RedisEventBus, task_channel
 
 
 @pytest.fixture(params=["local", "redis"])
@@ -70,3 +71,20 @@ async def test_a_lagging_subscriber_keeps_the_latest_events(bus):
         received = [events.queue.get_nowait()["n"] for _ in range(size)]
     assert received[-1] == size + 9
     assert received[0] == 10
+
+
+async def test_the_listener_reconnects_and_tells_subscribers_to_resync():
+    url = need_redis()
+    bus = RedisEventBus(url)
+    await bus.start()
+    try:
+        async with bus.subscribe(task_channel("r")) as events:
+            admin = redis.Redis.from_url(url)
+            for client in admin.client_list():
+                if client["name"] == bus.client_name:
+                    admin.client_kill_filter(_id=client["id"])
+            assert await next_event(events, timeout=10) == RESYNC
+            bus.publish(task_channel("r"), {"type": "task", "n": 1})
+            assert await next_event(events) == {"type": "task", "n": 1}
+    finally:
+        await bus.stop()

@@ -14,6 +14,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import socket
 import threading
 from typing import Any
 
@@ -142,6 +144,8 @@ class RedisEventBus(EventBus):
     def __init__(self, url: str) -> None:
         super().__init__()
         self.url = url
+        #: Names the listener's connection in Redis ``CLIENT LIST``: one per server process.
+        self.client_name = f"timeside-events:{socket.gethostname()}:{os.getpid()}"
         self._client = redis.Redis.from_url(url)
         self._listener: asyncio.Task[None] | None = None
         self._ready: asyncio.Event | None = None
@@ -168,7 +172,8 @@ class RedisEventBus(EventBus):
         first = True
         while True:
             try:
-                async with aredis.from_url(self.url) as client, client.pubsub() as pubsub:
+                listener = aredis.from_url(self.url, client_name=self.client_name)
+                async with listener as client, client.pubsub() as pubsub:
                     await pubsub.psubscribe(REDIS_PREFIX + "*")
                     self._ready.set()
                     if not first:
