@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 
 import pytest
 from dramatiq import Worker
@@ -14,7 +15,7 @@ from tests.jobs.world import build_world, expected_peak_db, snapshot
 from timeside_gql.api.app import create_app
 from timeside_gql.core import hdf5
 from timeside_gql.db.engine import session_scope
-from timeside_gql.db.models import JobStatus, ResultStatus, TaskStatus
+from timeside_gql.db.models import JobStatus, ResultStatus, Task, TaskStatus
 from timeside_gql.jobs import execution, lifecycle, service
 from timeside_gql.jobs.broker import build_broker, set_broker
 
@@ -166,3 +167,31 @@ def test_a_job_over_its_time_limit_fails_without_retry(runtime, settings, engine
     assert job.status == JobStatus.FAILED and job.error == "TimeLimitExceeded"
     assert job.attempts == 1
     assert result.status == ResultStatus.FAILED and result.error == "TimeLimitExceeded"
+
+
+async def test_two_tasks_wanting_the_same_results_compute_them_once(embedded, engine, data_dir):
+    """Two tasks on one item run at once on two worker threads: each (item, preset) is computed
+    by one job, the other job waits for it and reuses it."""
+    world = build_world(engine, data_dir, amplitudes=(0.5,), failing=False)
+    with session_scope(engine) as session:
+        twin = Task(
+            experience_id=world.experience_id, item_id=world.item_ids[0], author_id=world.owner_id
+        )
+        session.add(twin)
+    listening = [
+        asyncio.create_task(events_until_end(embedded, task_id))
+        for task_id in (world.task_id, twin.id)
+    ]
+    await asyncio.sleep(0)
+    with session_scope(engine) as session:
+        service.run_task(session, world.task_id)
+        service.run_task(session, twin.id)
+    events = [event for done in await asyncio.gather(*listening) for event in done]
+
+    results = [e for e in events if e["type"] == "result"]
+    computed = Counter(e["presetId"] for e in results if not e["cached"])
+    assert computed == Counter({str(preset_id): 1 for preset_id in world.preset_ids.values()})
+    assert len(results) == 2 * len(world.preset_ids)
+    _, _, rows = snapshot(engine, world.task_id)
+    assert len(rows) == len(world.preset_ids)
+    assert all(row.status == ResultStatus.DONE for row in rows)
