@@ -195,3 +195,33 @@ async def test_two_tasks_wanting_the_same_results_compute_them_once(embedded, en
     _, _, rows = snapshot(engine, world.task_id)
     assert len(rows) == len(world.preset_ids)
     assert all(row.status == ResultStatus.DONE for row in rows)
+
+
+async def test_the_same_audio_under_two_items_is_computed_once(runtime, settings, engine, data_dir):
+    world = build_world(engine, data_dir, amplitudes=(0.5, 0.5), failing=False)
+
+    def drive() -> None:  # the jobs one after the other, as one worker thread would
+        with session_scope(engine) as session:
+            service.run_task(session, world.task_id)
+        job_ids: list = []
+        execution.fan_out(world.task_id, enqueue=job_ids.append)
+        for job_id in job_ids:
+            execution.run_job(job_id, settings=settings)
+
+    listening = asyncio.create_task(events_until_end(runtime, world.task_id))
+    await asyncio.sleep(0)
+    await asyncio.to_thread(drive)
+    received = await listening
+
+    results = [e for e in received if e["type"] == "result"]
+    assert [e["cached"] for e in results] == [False] * 3 + [True] * 3
+    _, _, rows = snapshot(engine, world.task_id)
+    first, second = ({r.preset_id: r for r in rows if r.item_id == i} for i in world.item_ids)
+    for preset_id, original in first.items():
+        copy = second[preset_id]
+        assert copy.status == ResultStatus.DONE and copy.cache_key == original.cache_key
+        for field in ("hdf5_path", "file_path"):
+            if getattr(original, field):
+                assert getattr(copy, field) != getattr(original, field)
+                a, b = (data_dir / getattr(r, field) for r in (original, copy))
+                assert a.read_bytes() == b.read_bytes()

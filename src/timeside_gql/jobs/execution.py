@@ -150,7 +150,7 @@ def _version(pid: str) -> str:
 
 def compute(plan: JobPlan, *, engine: Engine, settings: Settings) -> str | None:
     """Reuse or compute every result of the plan; the error summary when some failed."""
-    with result_locks(engine, plan.item_id, [run.preset_id for run in plan.runs]):
+    with result_locks(engine, plan.item_id, plan.runs):
         with session_scope(engine) as session:
             claimed = claim_results(session, plan.item_id, plan.runs, data_dir=settings.data_dir)
         for result in claimed.reused:

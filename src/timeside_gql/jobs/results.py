@@ -1,13 +1,15 @@
 """Result rows: the cache key, claiming rows for computation, storing outcomes atomically.
 
 One Result per (item, preset), upserted. Its ``cache_key`` names what it was computed from:
-the item's audio (sha1), the processor id and version, the canonical parameters. A done result
-whose key still matches and whose file is on disk is reused without computing.
+the audio (item sha1), the processor id and version, the canonical parameters. A done result
+whose key matches and whose file is on disk is reused without computing: the row's own, or
+another row's of the same key (the same audio under another item), whose files are copied.
 
-Two jobs wanting the same (item, preset) at once compute it once: each holds a lock per
-(item, preset) while it checks and computes, so the second finds the first one's result done.
-On PostgreSQL these are session advisory locks, which the server drops when a killed worker's
-connection goes; otherwise (SQLite: one process runs every job) they are in-process locks.
+Two jobs wanting the same (item, preset), or the same key, at once compute it once: each holds
+a lock per (item, preset) and per key while it checks and computes, so the second finds the
+first one's result done. On PostgreSQL these are session advisory locks, which the server drops
+when a killed worker's connection goes; otherwise (SQLite: one process runs every job) they are
+in-process locks.
 """
 
 from __future__ import annotations
@@ -102,17 +104,19 @@ class _KeyedLocks:
 _local_locks = _KeyedLocks()
 
 
-def _lock_id(item_id: uuid.UUID, preset_id: uuid.UUID) -> int:
-    digest = hashlib.sha1(item_id.bytes + preset_id.bytes).digest()
+def _lock_id(*parts: bytes) -> int:
+    digest = hashlib.sha1(b"\0".join(parts)).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
 @contextmanager
-def result_locks(
-    engine: Engine, item_id: uuid.UUID, preset_ids: Sequence[uuid.UUID]
-) -> Iterator[None]:
-    """Hold the lock of every (item, preset), taken in one global order so jobs never deadlock."""
-    ids = sorted({_lock_id(item_id, preset_id) for preset_id in preset_ids})
+def result_locks(engine: Engine, item_id: uuid.UUID, runs: Sequence[PresetRun]) -> Iterator[None]:
+    """Hold the locks of every (item, preset) row and every cache key of ``runs`` (the same
+    audio on another item has the same keys), taken in one global order: no deadlock."""
+    ids = sorted(
+        {_lock_id(item_id.bytes, run.preset_id.bytes) for run in runs}
+        | {_lock_id(run.key.encode()) for run in runs}
+    )
     if engine.dialect.name != "postgresql":
         with _local_locks.hold(ids):
             yield
@@ -187,6 +191,12 @@ def claim_results(
         if is_reusable(result, run.key, data_dir):
             claimed.reused.append(result)
             continue
+        twin = _done_twin(session, result, run.key, data_dir)
+        if twin is not None:
+            _adopt(result, twin, data_dir)
+            session.add(result)
+            claimed.reused.append(result)
+            continue
         result.status = ResultStatus.RUNNING
         result.cache_key = run.key
         result.processor_version = run.version
@@ -194,6 +204,29 @@ def claim_results(
         session.add(result)
         claimed.to_compute.append((run, result))
     return claimed
+
+
+def _done_twin(session: Session, result: Result, key: str, data_dir: Path) -> Result | None:
+    """A done result of the same key on another row: the same audio under another item."""
+    twins = session.exec(
+        select(Result)
+        .where(Result.cache_key == key, Result.status == ResultStatus.DONE, Result.id != result.id)
+        .limit(3)
+    )
+    return next((twin for twin in twins if is_reusable(twin, key, data_dir)), None)
+
+
+def _adopt(result: Result, twin: Result, data_dir: Path) -> None:
+    """Copy the twin's files to this result's own paths (deleting one never breaks the other)."""
+    for field in ("hdf5_path", "file_path"):
+        source = getattr(twin, field)
+        target = result_path(result, Path(source).suffix) if source else None
+        if target is not None:
+            place_file(data_dir / target, source=data_dir / source)
+        setattr(result, field, str(target) if target else None)
+    result.mime_type, result.run_time = twin.mime_type, twin.run_time
+    result.processor_version, result.cache_key = twin.processor_version, twin.cache_key
+    result.status, result.error = ResultStatus.DONE, None
 
 
 def fail_results(session: Session, result_ids: Sequence[uuid.UUID], error: str) -> list[Result]:
