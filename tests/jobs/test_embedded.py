@@ -8,16 +8,18 @@ from collections import Counter
 
 import pytest
 from dramatiq import Worker
+from sqlmodel import delete
 from starlette.testclient import TestClient
 
 from tests.jobs.conftest import events_until_end
 from tests.jobs.world import build_world, expected_peak_db, snapshot
 from timeside_gql.api.app import create_app
-from timeside_gql.core import hdf5
+from timeside_gql.core import hdf5, pipeline
 from timeside_gql.db.engine import session_scope
-from timeside_gql.db.models import JobStatus, ResultStatus, Task, TaskStatus
+from timeside_gql.db.models import Item, JobStatus, ResultStatus, Task, TaskStatus
 from timeside_gql.jobs import execution, lifecycle, service
 from timeside_gql.jobs.broker import build_broker, set_broker
+from timeside_gql.jobs.results import claim_results, store_outcome
 
 
 def run(engine, task_id) -> None:
@@ -225,3 +227,30 @@ async def test_the_same_audio_under_two_items_is_computed_once(runtime, settings
                 assert getattr(copy, field) != getattr(original, field)
                 a, b = (data_dir / getattr(r, field) for r in (original, copy))
                 assert a.read_bytes() == b.read_bytes()
+
+
+def test_an_item_deleted_mid_job_leaves_no_result_files(runtime, settings, engine, data_dir):
+    world = build_world(
+        engine, data_dir, amplitudes=(0.5,), failing=False, pids=("level", "waveform_simple")
+    )
+    with session_scope(engine) as session:
+        service.run_task(session, world.task_id)
+    [job_id] = _fanned_out(world.task_id)
+    with session_scope(engine) as session:
+        plan = execution.plan_job(session, lifecycle.claim_job(session, job_id, max_attempts=3))
+    with session_scope(engine) as session:
+        claimed = claim_results(session, plan.item_id, plan.runs, data_dir=data_dir)
+    outcomes = pipeline.run(data_dir / plan.source, [(r.pid, r.parameters) for r in plan.runs])
+    with session_scope(engine) as session:
+        session.exec(delete(Item).where(Item.id == plan.item_id))
+
+    for (_, row), outcome in zip(claimed.to_compute, outcomes, strict=True):
+        with session_scope(engine) as session:
+            assert store_outcome(session, row, outcome, data_dir=data_dir) is None
+    assert [p for p in (data_dir / "results").rglob("*") if p.is_file()] == []
+
+
+def _fanned_out(task_id) -> list:
+    job_ids: list = []
+    execution.fan_out(task_id, enqueue=job_ids.append)
+    return job_ids

@@ -181,7 +181,9 @@ def _compute(plan: JobPlan, claimed: Claimed, *, engine: Engine, settings: Setti
             for (run, row), outcome in zip(claimed.to_compute, outcomes, strict=True):
                 with session_scope(engine) as session:
                     stored = store_outcome(session, row, outcome, data_dir=data_dir)
-                    event = result_event(stored, task_id=plan.task_id)
+                    event = result_event(stored, task_id=plan.task_id) if stored else None
+                if stored is None or event is None:
+                    continue
                 publish(event)
                 if stored.status == ResultStatus.FAILED:
                     failures.append(f"{run.pid}: {stored.error}")

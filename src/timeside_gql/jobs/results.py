@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from timeside_gql.core import hdf5
+from timeside_gql.db.files import remove_after_commit
 from timeside_gql.db.models import Result, ResultStatus
 from timeside_gql.db.types import utcnow
 from timeside_gql.jobs.lifecycle import lock
@@ -269,11 +270,20 @@ def place_file(target: Path, *, data: bytes | None = None, source: Path | None =
         temporary.unlink(missing_ok=True)
 
 
-def store_outcome(session: Session, result: Result, outcome: Any, *, data_dir: Path) -> Result:
+def store_outcome(
+    session: Session, result: Result, outcome: Any, *, data_dir: Path
+) -> Result | None:
     """Record one preset's outcome (core ``PresetOutcome``) on its row; files are written first,
-    outside the row lock, so a crash in between leaves a running row that is recomputed."""
+    outside the row lock, so a crash in between leaves a running row that is recomputed.
+
+    None when the row went meanwhile (its item or preset was deleted): its files go too.
+    """
     files = {} if outcome.error else _write_files(result, outcome, data_dir)
-    row = lock(session, Result, result.id) or result
+    row = lock(session, Result, result.id)
+    if row is None:
+        written = [files[field] for field in ("hdf5_path", "file_path") if field in files]
+        remove_after_commit(session, [data_dir / path for path in written])
+        return None
     row.run_time = outcome.run_time
     if outcome.error:
         row.status, row.error, row.cache_key = ResultStatus.FAILED, outcome.error, None
@@ -286,6 +296,7 @@ def store_outcome(session: Session, result: Result, outcome: Any, *, data_dir: P
 
 
 def _write_files(result: Result, outcome: Any, data_dir: Path) -> dict[str, str]:
+    """The files of an outcome, written; returns the row's new path fields (and mime type)."""
     files: dict[str, str] = {}
     if outcome.results:
         relative = result_path(result, HDF5_SUFFIX)
