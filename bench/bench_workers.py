@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import platform
-import signal
 import socket
 import subprocess
 import sys
@@ -130,8 +129,8 @@ class Deployment:
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+    if process.poll() is None:  # the leader forwards SIGTERM to its children
+        process.terminate()
         process.wait(timeout=30)
 
 

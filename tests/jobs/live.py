@@ -100,9 +100,9 @@ class Deployment:
         process.wait()
 
     def stop(self) -> None:
-        for process in self.processes:
+        for process in self.processes:  # the leader forwards SIGTERM to its children
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                process.terminate()
         for process in self.processes:
             try:
                 process.wait(timeout=15)
