@@ -4,9 +4,11 @@ embedded runtime its lifespan starts (stub broker, in-process worker and bus).""
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
@@ -14,6 +16,7 @@ from tests.jobs.world import build_world, snapshot
 from timeside_gql.api.app import create_app
 from timeside_gql.db import auth
 from timeside_gql.db.models import TaskStatus, User
+from timeside_gql.jobs.events import get_bus, task_channel
 
 PAYLOAD = "__typename ... on Task { id status } ... on Error { message }"
 RUN = f"mutation($id: UUID!) {{ runTask(id: $id) {{ {PAYLOAD} }} }}"
@@ -152,3 +155,37 @@ def test_task_updates_over_server_sent_events(client, engine, data_dir):
     updates = [json.loads(payload)["data"]["taskUpdates"] for payload in data[:-1]]
     assert updates[0]["kind"] == "SNAPSHOT"
     assert updates[-1]["task"]["status"] == "DONE"
+
+
+def test_subscribers_who_see_the_same_rows_share_one_read_per_event(client, engine, data_dir):
+    world = build_world(engine, data_dir, failing=False, pids=("level",))
+    token = token_for(engine, world.owner_id)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if "FROM tasks" in statement:
+            statements.append(statement)
+
+    with ExitStack() as stack:
+        sockets = []
+        for _ in range(20):
+            ws = stack.enter_context(
+                client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"])
+            )
+            init = {"authorization": f"Bearer {token}"}
+            ws.send_json({"type": "connection_init", "payload": init})
+            ws.receive_json()
+            payload = {"query": UPDATES, "variables": {"id": str(world.task_id)}}
+            ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+            assert ws.receive_json()["payload"]["data"]["taskUpdates"]["kind"] == "SNAPSHOT"
+            sockets.append(ws)
+
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            event = {"type": "task", "taskId": str(world.task_id), "status": "draft"}
+            get_bus().publish(task_channel(world.task_id), event)
+            updates = [ws.receive_json()["payload"]["data"]["taskUpdates"] for ws in sockets]
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+    assert [u["kind"] for u in updates] == ["TASK"] * 20
+    assert len(statements) == 1

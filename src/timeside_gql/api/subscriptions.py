@@ -3,19 +3,23 @@
 Each subscription registers on the event bus first, then reads and yields the current state
 (a client joining late, or reconnecting, resyncs), then yields one update per event. Events
 carry ids only: every update is re-read from the database with the subscriber's visibility
-rules, so a user who may not see a task never receives anything about it.
+rules, so a user who may not see a task never receives anything about it; subscribers with the
+same rules share that read.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import AsyncGenerator, Callable
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import strawberry
+from anyio import to_thread
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, select
 
 from timeside_gql.api.errors import ClientError
@@ -91,8 +95,51 @@ def _read(session: Session, viewer: Viewer, model: type[Any], id: UUID, event: E
     )
 
 
+def _read_alone(
+    sessions: sessionmaker[Session], viewer: Viewer, model: type[Any], id: UUID, event: Event
+) -> _Rows:
+    with sessions() as session, session.begin():
+        return _read(session, viewer, model, id, event)
+
+
+class _SharedReads:
+    """One read per (event, viewer, subject) for all the subscribers of this process: an event
+    reaching a thousand subscribers who see the same rows costs one query, not a thousand.
+
+    Keyed by the event object itself (the fan-out hands the same dict to every subscriber of a
+    channel); an entry keeps its event alive, so the key stays unique while it is cached.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._reads: OrderedDict[tuple[Any, ...], tuple[Event, asyncio.Future[_Rows]]] = (
+            OrderedDict()
+        )
+
+    def read(
+        self,
+        sessions: sessionmaker[Session],
+        viewer: Viewer,
+        model: type[Any],
+        subject_id: UUID,
+        event: Event,
+    ) -> Awaitable[_Rows]:
+        key = (id(event), viewer, model, subject_id)
+        entry = self._reads.get(key)
+        if entry is None:
+            work = to_thread.run_sync(_read_alone, sessions, viewer, model, subject_id, event)
+            entry = self._reads[key] = (event, asyncio.ensure_future(work))
+            if len(self._reads) > self._size:
+                self._reads.popitem(last=False)
+        return asyncio.shield(entry[1])  # one subscriber leaving does not cancel the others'
+
+
+_shared = _SharedReads()
+
+
 async def _updates(
     scope: OperationScope,
+    sessions: sessionmaker[Session],
     model: type[Any],
     id: UUID,
     channel: str,
@@ -114,7 +161,7 @@ async def _updates(
                 return
             # Loaders cache for the operation, which lives as long as the subscription.
             scope.loaders = Loaders(scope.read, scope.viewer)
-            rows = await scope.read(_read, scope.viewer, model, id, event)
+            rows = await _shared.read(sessions, scope.viewer, model, id, event)
             if rows.subject is None:
                 return
             yield _kind(event), rows, event
@@ -138,9 +185,11 @@ class Subscription:
         description="The task now, then after each change of it, its jobs or its results; "
         "completes when the task has ended (done, failed or cancelled).",
     )
-    async def task_updates(self, task_id: UUID) -> AsyncGenerator[TaskUpdate, None]:
-        scope = current_scope()
-        updates = _updates(scope, m.Task, task_id, task_channel(task_id), settled=_ended)
+    async def task_updates(
+        self, info: strawberry.Info, task_id: UUID
+    ) -> AsyncGenerator[TaskUpdate, None]:
+        scope, sessions = current_scope(), info.context.sessions
+        updates = _updates(scope, sessions, m.Task, task_id, task_channel(task_id), settled=_ended)
         async for kind, rows, event in updates:
             yield TaskUpdate(
                 kind=kind,
@@ -161,9 +210,12 @@ class Subscription:
         description="The item now, then after each change: its ingest, a job or a result of "
         "any task on it. Runs until the client stops it.",
     )
-    async def item_updates(self, item_id: UUID) -> AsyncGenerator[ItemUpdate, None]:
-        scope = current_scope()
-        async for kind, rows, event in _updates(scope, m.Item, item_id, item_channel(item_id)):
+    async def item_updates(
+        self, info: strawberry.Info, item_id: UUID
+    ) -> AsyncGenerator[ItemUpdate, None]:
+        scope, sessions = current_scope(), info.context.sessions
+        updates = _updates(scope, sessions, m.Item, item_id, item_channel(item_id))
+        async for kind, rows, event in updates:
             yield ItemUpdate(
                 kind=kind,
                 item=as_type(rows.subject),
