@@ -26,9 +26,13 @@ def run_task(session: Session, task_id: uuid.UUID) -> Task:
 
     Raises ``lifecycle.TaskNotFound`` or ``lifecycle.TaskStateError`` (already pending/running).
     """
+    # Imported here, not in the hook: a first import registers session event listeners, which
+    # SQLAlchemy refuses while it runs the after-commit hooks.
+    from timeside_gql.jobs.actors import fan_out_task
+
     task = lifecycle.mark_pending(session, task_id)
     event = task_event(task)
-    after_commit(session, lambda: _enqueue(task_id))
+    after_commit(session, lambda: fan_out_task.send(str(task_id)))
     after_commit(session, lambda: publish(event))
     return task
 
@@ -40,12 +44,6 @@ def cancel_task(session: Session, task_id: uuid.UUID) -> Task:
     event = task_event(task)
     after_commit(session, lambda: publish(event))
     return task
-
-
-def _enqueue(task_id: uuid.UUID) -> None:
-    from timeside_gql.jobs.actors import fan_out_task  # declares the actors on first use
-
-    fan_out_task.send(str(task_id))
 
 
 def after_commit(session: OrmSession, callback: Callable[[], object]) -> None:
