@@ -381,9 +381,9 @@ def report(scaling: dict, bus: dict, client: dict, fans: list[dict], baseline_rs
         + " | ".join(f"{client[k]:.2f}" for k in ("p50", "p95", "p99", "max"))
         + " |",
         "",
-        "**Concurrent subscribers on one server process** (one Redis listener fanned out; each "
-        "update is re-read with the subscriber's visibility rules, so one event costs one "
-        f"small query per subscriber). Server RSS at rest: {baseline_rss:.0f} MB.",
+        "**Concurrent subscribers on one server process** (one Redis listener fanned out; "
+        "subscribers with the same visibility share one re-read of the rows per event). "
+        f"Server RSS at rest: {baseline_rss:.0f} MB.",
         "",
         "| subscribers | one event reaches all of them, s | server RSS MB |",
         "|---|---|---|",
