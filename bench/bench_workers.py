@@ -46,6 +46,7 @@ PG_URL = os.environ.get(
     "TIMESIDE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("TIMESIDE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+NAMESPACE = f"bench-{uuid.uuid4().hex[:8]}"
 SECTION = "## Execution"
 
 
@@ -63,12 +64,12 @@ class Deployment:
         self.admin = admin
         url = sa.make_url(PG_URL).set(database=self.db_name)
         self.db_url = url.render_as_string(hide_password=False)
-        redis.Redis.from_url(REDIS_URL).flushdb()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("TIMESIDE_")}
         self.env.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "numba"))
         self.env |= {
             "TIMESIDE_DATABASE_URL": self.db_url,
             "TIMESIDE_REDIS_URL": REDIS_URL,
+            "TIMESIDE_REDIS_NAMESPACE": NAMESPACE,
             "TIMESIDE_DATA_DIR": str(folder / "data"),
         }
         os.environ.update({k: v for k, v in self.env.items() if k.startswith("TIMESIDE_")})
@@ -291,10 +292,10 @@ async def subscribe(url: str, token: str, task_id: uuid.UUID) -> Any:
 
 
 def publish_task_event(client: redis.Redis, task_id: uuid.UUID) -> None:
-    from timeside_gql.jobs.events import REDIS_PREFIX, task_channel
+    from timeside_gql.jobs.events import task_channel
 
     event = {"type": "task", "taskId": str(task_id), "status": "draft"}
-    client.publish(REDIS_PREFIX + task_channel(task_id), json.dumps(event))
+    client.publish(f"{NAMESPACE}:" + task_channel(task_id), json.dumps(event))
 
 
 async def client_latency(url: str, token: str, task_id: uuid.UUID, count: int) -> dict:

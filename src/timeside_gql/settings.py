@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None, description="Redis URL for the broker and events; unset runs jobs in-process."
     )
+    redis_namespace: str = Field(
+        "timeside", description="Prefix of Redis keys and channels, so deployments can share one."
+    )
     secret_key: str = Field(
         "change-me-in-production", description="Signs media URLs; set a long random value."
     )

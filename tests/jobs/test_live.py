@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -51,10 +51,11 @@ def deployment(
     env["TIMESIDE_WORKER_HEARTBEAT_TIMEOUT"] = HEARTBEAT_TIMEOUT_S
     if mode == "production":
         redis_url = need_redis()
-        redis.Redis.from_url(redis_url).flushdb()
         server = request.getfixturevalue("postgres_server")
         db_url = server.create()
         env["TIMESIDE_REDIS_URL"] = redis_url
+        # Queues and channels of their own: other runs may share this Redis.
+        env["TIMESIDE_REDIS_NAMESPACE"] = f"test-{secrets.token_hex(4)}"
     else:
         db_url = f"sqlite:///{tmp_path / 'timeside.db'}"
     upgrade(db_url)

@@ -67,7 +67,7 @@ def build_broker(settings: Settings) -> Broker:
     return RedisBroker(
         url=settings.redis_url,
         middleware=middleware,
-        namespace="timeside",
+        namespace=settings.redis_namespace,
         heartbeat_timeout=int(settings.worker_heartbeat_timeout * 1000),
     )
 

@@ -28,9 +28,6 @@ log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
 
-#: Prefix of every Redis channel: pub/sub ignores database numbers, so deployments sharing a
-#: Redis would otherwise see each other's events.
-REDIS_PREFIX = "timeside:"
 #: Sent to every subscriber after the Redis listener reconnects: events may have been missed.
 RESYNC: Event = {"type": "resync"}
 QUEUE_SIZE = 256
@@ -141,9 +138,12 @@ class EventBus:
 class RedisEventBus(EventBus):
     """Publishes through Redis; ``start`` runs this process's single listener."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, namespace: str = "timeside") -> None:
         super().__init__()
         self.url = url
+        #: Prefix of every channel: pub/sub ignores database numbers, so deployments sharing a
+        #: Redis would otherwise see each other's events.
+        self.prefix = f"{namespace}:"
         #: Names the listener's connection in Redis ``CLIENT LIST``: one per server process.
         self.client_name = f"timeside-events:{socket.gethostname()}:{os.getpid()}"
         self._client = redis.Redis.from_url(url)
@@ -151,7 +151,7 @@ class RedisEventBus(EventBus):
         self._ready: asyncio.Event | None = None
 
     def publish(self, channel: str, event: Event) -> None:
-        self._client.publish(REDIS_PREFIX + channel, json.dumps(event, default=str))
+        self._client.publish(self.prefix + channel, json.dumps(event, default=str))
 
     async def start(self) -> None:
         if self._listener is None:
@@ -174,7 +174,7 @@ class RedisEventBus(EventBus):
             try:
                 listener = aredis.from_url(self.url, client_name=self.client_name)
                 async with listener as client, client.pubsub() as pubsub:
-                    await pubsub.psubscribe(REDIS_PREFIX + "*")
+                    await pubsub.psubscribe(self.prefix + "*")
                     self._ready.set()
                     if not first:
                         self.fanout.broadcast(RESYNC)
@@ -189,7 +189,7 @@ class RedisEventBus(EventBus):
     def _dispatch(self, message: dict[str, Any]) -> None:
         if message["type"] != "pmessage":
             return
-        channel = message["channel"].decode()[len(REDIS_PREFIX) :]
+        channel = message["channel"].decode()[len(self.prefix) :]
         try:
             event = json.loads(message["data"])
         except ValueError:
@@ -202,7 +202,9 @@ _bus: EventBus | None = None
 
 
 def build_bus(settings: Settings) -> EventBus:
-    return RedisEventBus(settings.redis_url) if settings.redis_url else EventBus()
+    if not settings.redis_url:
+        return EventBus()
+    return RedisEventBus(settings.redis_url, namespace=settings.redis_namespace)
 
 
 def get_bus() -> EventBus:
