@@ -5,10 +5,13 @@ The audio core never reads these: the server passes what the core needs as argum
 
 from __future__ import annotations
 
+import os
+import secrets
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,7 +31,8 @@ class Settings(BaseSettings):
         "timeside", description="Prefix of Redis keys and channels, so deployments can share one."
     )
     secret_key: str = Field(
-        "change-me-in-production", description="Signs media URLs; set a long random value."
+        "",
+        description="Signs media URLs; unset, a random key is made once in <data_dir>/secret_key.",
     )
     debug: bool = Field(False, description="GraphiQL, tracebacks in errors, SQL echo off.")
     cors_origins: list[str] = Field(
@@ -55,6 +59,13 @@ class Settings(BaseSettings):
         1, description="Threads of the in-process worker that runs jobs when Redis is unset."
     )
 
+    @model_validator(mode="after")
+    def _secret_key(self) -> Settings:
+        """Never a well-known default: every process sharing the data dir shares one random key."""
+        if not self.secret_key:
+            self.secret_key = _stored_secret(self.data_dir / "secret_key")
+        return self
+
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'timeside.db'}"
@@ -66,6 +77,25 @@ class Settings(BaseSettings):
     @property
     def results_dir(self) -> Path:
         return self.data_dir / "results"
+
+
+def _stored_secret(path: Path) -> str:
+    """Read the key, or create it atomically (mode 0600) so concurrent first starts agree."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+    with os.fdopen(fd, "w") as file:
+        file.write(secrets.token_urlsafe(48))
+    try:
+        os.link(tmp, path)  # fails if another process got there first: keep theirs
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+    return path.read_text().strip()
 
 
 @lru_cache
