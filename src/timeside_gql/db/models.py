@@ -52,6 +52,14 @@ class JobStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class IngestStatus(enum.StrEnum):
+    NONE = "none"  # no source yet
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class ResultStatus(enum.StrEnum):
     PENDING = "pending"
     RUNNING = "running"
@@ -190,6 +198,13 @@ class Item(Shareable, table=True):
     audio_duration: float | None = None
     samplerate: int | None = None
     channels: int | None = None
+    ingest_status: IngestStatus = Field(
+        default=IngestStatus.NONE,
+        sa_type=enum_type(IngestStatus, "ingest_status"),
+        index=True,
+        sa_column_kwargs={"server_default": IngestStatus.NONE.value},
+    )
+    ingest_error: str | None = Field(default=None, sa_type=sa.Text)
 
     provider: Optional["Provider"] = Relationship()
     tags: list["Tag"] = Relationship(link_model=ItemTag, passive_deletes=True)
