@@ -105,3 +105,13 @@ class CanRead(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         context = info.context
         return not (context.settings.require_login and context.viewer.is_anonymous)
+
+
+class IsAdmin(BasePermission):
+    """Query fields about the whole instance (accounts)."""
+
+    message = "only administrators may read this"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return bool(info.context.viewer.is_admin)

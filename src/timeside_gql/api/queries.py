@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from timeside_gql.api.loaders import selection_tree
 from timeside_gql.api.pagination import Connection, paginate
-from timeside_gql.api.permissions import CanRead, visible
+from timeside_gql.api.permissions import CanRead, IsAdmin, visible
 from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.annotations import Annotation, AnnotationTrack
 from timeside_gql.api.types.base import as_type, as_types, loaders
@@ -122,6 +122,12 @@ class Query:
             return []
         loader = loaders().by_column(m.ApiToken, "user_id")
         return as_types(await loader.load(user_id))
+
+    @strawberry.field(
+        description="Every account; administrators only.", permission_classes=[IsAdmin]
+    )
+    async def users(self, first: int | None = None, after: str | None = None) -> Connection[User]:
+        return await paginate(m.User, [], convert=as_type, first=first, after=after)
 
     # Lookups by id: null when absent or not visible.
 

@@ -71,6 +71,17 @@ def authenticate(session: Session, username: str, password: str) -> User:
     return user
 
 
+def set_password(
+    session: Session, user: User, password: str, *, keep_token: uuid.UUID | None = None
+) -> None:
+    """A new password ends every session but ``keep_token``: a leaked password stops working."""
+    user.password_hash = hash_password(password)
+    now = utcnow()
+    for token in list_tokens(session, user):
+        if token.id != keep_token and token.revoked_at is None:
+            token.revoked_at = now
+
+
 def token_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
