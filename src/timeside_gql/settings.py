@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         "",
         description="Signs media URLs; unset, a random key is made once in <data_dir>/secret_key.",
     )
+    media_url_ttl_s: int = Field(
+        3600, gt=0, description="Seconds a signed media URL (stream, file, image) stays valid."
+    )
     debug: bool = Field(False, description="GraphiQL, tracebacks in errors, SQL echo off.")
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list)."

@@ -94,9 +94,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
-    return Starlette(
+    app = Starlette(
         debug=settings.debug,
         routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql)],
         middleware=middleware,
         lifespan=lifespan,
     )
+    app.state.settings, app.state.sessions = settings, sessions  # for media.access.app_services
+    return app
