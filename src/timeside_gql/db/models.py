@@ -67,6 +67,13 @@ class ResultStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class RenderType(enum.StrEnum):
+    """How a player draws an analysis: a curve/markers from data, or a picture."""
+
+    VECTOR = "vector"
+    IMAGE = "image"
+
+
 # ---------------------------------------------------------------------------------------------
 # Column helpers and mixins
 
@@ -160,6 +167,19 @@ class ItemTag(SQLModel, table=True):
     item_id: uuid.UUID = Field(foreign_key="items.id", ondelete="CASCADE", primary_key=True)
     tag_id: uuid.UUID = Field(
         foreign_key="tags.id", ondelete="CASCADE", primary_key=True, index=True
+    )
+
+
+class AnnotationResult(SQLModel, table=True):
+    """Which results an annotation was made from (a result may back many annotations)."""
+
+    __tablename__: ClassVar[str] = "annotation_results"
+
+    annotation_id: uuid.UUID = Field(
+        foreign_key="annotations.id", ondelete="CASCADE", primary_key=True
+    )
+    result_id: uuid.UUID = Field(
+        foreign_key="results.id", ondelete="CASCADE", primary_key=True, index=True
     )
 
 
@@ -425,3 +445,37 @@ class Annotation(Entity, table=True):
 
     track: "AnnotationTrack" = Relationship()
     tags: list["Tag"] = Relationship(link_model=AnnotationTag, passive_deletes=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Analysis catalogue for players
+
+
+class Analysis(Shareable, table=True):
+    """One output of a preset as a player shows it (TimeSide's Analysis + SubProcessor)."""
+
+    __tablename__: ClassVar[str] = "analyses"
+
+    title: str = _title()
+    description: str = _text()
+    preset_id: uuid.UUID = _fk("presets.id", "RESTRICT")
+    output_id: str | None = Field(default=None, max_length=128)  # None: the grapher's picture
+    render_type: RenderType = Field(
+        default=RenderType.VECTOR, sa_type=enum_type(RenderType, "render_type")
+    )
+
+    preset: "Preset" = Relationship()
+
+
+class AnalysisTrack(Shareable, table=True):
+    """An analysis shown on one item; its data is the Result of (item, analysis.preset)."""
+
+    __tablename__: ClassVar[str] = "analysis_tracks"
+
+    analysis_id: uuid.UUID = _fk("analyses.id", "RESTRICT")
+    item_id: uuid.UUID = _fk("items.id", "CASCADE")
+    title: str = _title()
+    color: str = Field(default="", max_length=7)  # "#rrggbb", or "" for the player's choice
+
+    analysis: "Analysis" = Relationship()
+    item: "Item" = Relationship()
