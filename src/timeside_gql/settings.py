@@ -61,6 +61,19 @@ class Settings(BaseSettings):
     embedded_worker_threads: int = Field(
         1, description="Threads of the in-process worker that runs jobs when Redis is unset."
     )
+    download_timeout_s: float = Field(
+        300, description="Seconds one download from a URL or provider may take in total."
+    )
+    max_download_mb: int = Field(
+        512, description="Largest download from a URL or provider, in MiB."
+    )
+    allow_private_urls: bool = Field(
+        False,
+        description="Fetch URLs on private, loopback and link-local addresses (SSRF guard off).",
+    )
+    deezer_api_url: str = Field(
+        "https://api.deezer.com", description="Base URL of the Deezer public API."
+    )
 
     @model_validator(mode="after")
     def _secret_key(self) -> Settings:
