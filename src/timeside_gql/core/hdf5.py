@@ -13,7 +13,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -137,9 +137,30 @@ def read(path: str | os.PathLike[str], ids: Iterable[str] | None = None) -> list
         return [_read_result(h5[name]) for name in h5 if wanted is None or name in wanted]
 
 
-def _read_result(group: h5py.Group) -> AnalyzerResult:
+@dataclass(frozen=True, slots=True)
+class LazyResult:
+    """A stored result whose value or label array stays in the file.
+
+    ``meta`` has every section but an empty value/label array; ``data`` is that array as an
+    h5py dataset, sliced like a numpy array (``data[i:j]`` reads and decompresses only the
+    chunks of those rows), so a window of a long result costs the window, not the result.
+    Valid while the file is open.
+    """
+
+    meta: AnalyzerResult
+    data: h5py.Dataset
+
+
+def read_lazy(h5: h5py.File, rid: str) -> LazyResult:
+    """Result ``rid`` of an open file (``h5py.File(path, "r")``), its data left unread."""
+    group = h5[rid]
+    meta = _read_result(group, skip=("value", "label"))
+    return LazyResult(meta, group["data_object"][meta.data_mode])
+
+
+def _read_result(group: h5py.Group, skip: tuple[str, ...] = ()) -> AnalyzerResult:
     data = group["data_object"]
-    arrays = {key: data[key][()] for key in _ARRAYS if key in data}
+    arrays = {key: data[key][()] for key in _ARRAYS if key in data and key not in skip}
     obj = DataObject(**arrays)
     if "frame_metadata" in data:
         obj.frame_metadata = FrameMetadata(**_known(FrameMetadata, _attrs(data["frame_metadata"])))
