@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     max_page_size: int = Field(100, description="Largest `first` of a connection.")
     max_query_depth: int = Field(12, description="Deepest nesting a query may have.")
     max_aliases: int = Field(30, description="Most aliases one query may use.")
+    max_series_points: int = Field(
+        10000, gt=0, description="Largest `maxPoints` of a series and `pixels` of a waveform."
+    )
     token_ttl_days: int | None = Field(
         None, description="Lifetime of tokens issued by `login`; unset never expires."
     )
