@@ -134,8 +134,9 @@ def _mime_type(path: Path, format_name: str, codec: str) -> str:
     return mime
 
 
-def probe(path: str | os.PathLike[str]) -> AudioInfo:
-    """Read duration, rate, channels, codec and mime type from the header; hash the file."""
+def probe(path: str | os.PathLike[str], *, sha1: str | None = None) -> AudioInfo:
+    """Read duration, rate, channels, codec and mime type from the header; hash the file,
+    unless the caller passes the ``sha1`` it computed while the bytes streamed in."""
     path = Path(path)
     size = _check_regular_file(path)
     container, stream = _open(path)
@@ -154,7 +155,7 @@ def probe(path: str | os.PathLike[str]) -> AudioInfo:
         channels=channels,
         codec=codec,
         mime_type=mime_type,
-        sha1=file_sha1(path),
+        sha1=sha1 or file_sha1(path),
         size=size,
     )
 

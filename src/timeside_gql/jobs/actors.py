@@ -1,4 +1,5 @@
-"""The Dramatiq actors: thin, id-only messages around ``jobs.execution``.
+"""The Dramatiq actors: thin, id-only messages around ``jobs.execution`` (and ``jobs.ingest``,
+imported here, declares ``ingest_item``).
 
 Importing this module declares them on this process's broker (``jobs.broker``); the worker
 command points Dramatiq's CLI here.
@@ -10,7 +11,7 @@ import uuid
 
 import dramatiq
 
-from timeside_gql.jobs import execution
+from timeside_gql.jobs import execution, ingest  # noqa: F401 - ingest declares ingest_item
 from timeside_gql.jobs.broker import JOBS_QUEUE, TASKS_QUEUE, get_broker
 from timeside_gql.jobs.config import job_settings
 

@@ -56,8 +56,10 @@ class JobError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class JobPlan:
-    job_id: uuid.UUID
-    task_id: uuid.UUID
+    """What to compute on one item; ``job_id``/``task_id`` are None outside a task (ingest)."""
+
+    job_id: uuid.UUID | None
+    task_id: uuid.UUID | None
     item_id: uuid.UUID
     source: Path
     runs: list[PresetRun]
@@ -128,11 +130,11 @@ def plan_job(session: Session, job: Job) -> JobPlan:
         raise JobError(f"item {item.id} has no audio yet (not uploaded or not ingested)")
     experience = session.get(Experience, task.experience_id)
     presets = experience.presets if experience else []
-    runs = [_preset_run(preset, item.sha1) for preset in presets]
+    runs = [preset_run(preset, item.sha1) for preset in presets]
     return JobPlan(job.id, task.id, item.id, Path(item.source_file), runs)
 
 
-def _preset_run(preset: Preset, sha1: str) -> PresetRun:
+def preset_run(preset: Preset, sha1: str) -> PresetRun:
     pid = preset.processor.pid
     version = _version(pid)
     key = cache_key(sha1=sha1, pid=pid, version=version, parameters_hash=preset.parameters_hash)
@@ -148,20 +150,49 @@ def _version(pid: str) -> str:
         return ""
 
 
-def compute(plan: JobPlan, *, engine: Engine, settings: Settings) -> str | None:
-    """Reuse or compute every result of the plan; the error summary when some failed."""
+def compute(
+    plan: JobPlan,
+    *,
+    engine: Engine,
+    settings: Settings,
+    hooks: Hooks | None = None,
+) -> str | None:
+    """Reuse or compute every result of the plan; the error summary when some failed.
+
+    ``hooks`` default to the plan's job (progress on its row) and task (cancellation).
+    """
+    hooks = hooks or job_hooks(engine, plan)
     with result_locks(engine, plan.item_id, plan.runs):
         with session_scope(engine) as session:
             claimed = claim_results(session, plan.item_id, plan.runs, data_dir=settings.data_dir)
         for result in claimed.reused:
             publish(result_event(result, task_id=plan.task_id, cached=True))
-        failures = _compute(plan, claimed, engine=engine, settings=settings)
+        failures = _compute(plan, claimed, hooks, engine=engine, settings=settings)
     if not failures:
         return None
     return f"{len(failures)} of {len(plan.runs)} presets failed: " + "; ".join(failures)
 
 
-def _compute(plan: JobPlan, claimed: Claimed, *, engine: Engine, settings: Settings) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """Where a computation reports its progress (0..1) and asks whether to stop."""
+
+    progress: Callable[[float], None]
+    cancelled: Callable[[], bool]
+
+
+def job_hooks(engine: Engine, plan: JobPlan) -> Hooks:
+    if plan.job_id is None or plan.task_id is None:
+        raise ValueError("a computation outside a task needs its own hooks")
+    return Hooks(
+        Throttle(partial(_report_progress, engine, plan.job_id)),
+        CancelProbe(partial(task_stopped, engine, plan.task_id)),
+    )
+
+
+def _compute(
+    plan: JobPlan, claimed: Claimed, hooks: Hooks, *, engine: Engine, settings: Settings
+) -> list[str]:
     if not claimed.to_compute:
         return []
     data_dir = settings.data_dir
@@ -173,8 +204,8 @@ def _compute(plan: JobPlan, claimed: Claimed, *, engine: Engine, settings: Setti
             outcomes = pipeline.run(
                 data_dir / plan.source,
                 [(run.pid, run.parameters) for run, _ in claimed.to_compute],
-                progress=Throttle(partial(_report_progress, engine, plan.job_id)),
-                cancelled=CancelProbe(engine, plan.task_id),
+                progress=hooks.progress,
+                cancelled=hooks.cancelled,
                 workdir=workdir,
             )
             failures = []
@@ -196,7 +227,9 @@ def _compute(plan: JobPlan, claimed: Claimed, *, engine: Engine, settings: Setti
         raise
 
 
-def _abandon(engine: Engine, task_id: uuid.UUID, result_ids: list[uuid.UUID], error: str) -> None:
+def _abandon(
+    engine: Engine, task_id: uuid.UUID | None, result_ids: list[uuid.UUID], error: str
+) -> None:
     """Best effort: results whose computation was cut short are failed, not left running."""
     try:
         with session_scope(engine) as session:
@@ -222,11 +255,11 @@ def _report_progress(engine: Engine, job_id: uuid.UUID, fraction: float) -> None
 
 
 class CancelProbe:
-    """``cancelled()`` for the pipeline: is the task still running? (read at most twice a second)"""
+    """``cancelled()`` for the pipeline: ``stopped()`` read at most twice a second, and once
+    true, true for good."""
 
-    def __init__(self, engine: Engine, task_id: uuid.UUID) -> None:
-        self.engine = engine
-        self.task_id = task_id
+    def __init__(self, stopped: Callable[[], bool]) -> None:
+        self.stopped = stopped
         self._checked = 0.0
         self._cancelled = False
 
@@ -234,7 +267,12 @@ class CancelProbe:
         now = time.monotonic()
         if not self._cancelled and now - self._checked >= CANCEL_POLL_S:
             self._checked = now
-            with session_scope(self.engine) as session:
-                task = session.get(Task, self.task_id)
-                self._cancelled = task is None or task.status != TaskStatus.RUNNING
+            self._cancelled = self.stopped()
         return self._cancelled
+
+
+def task_stopped(engine: Engine, task_id: uuid.UUID) -> bool:
+    """The task was cancelled or deleted: its jobs stop computing."""
+    with session_scope(engine) as session:
+        task = session.get(Task, task_id)
+        return task is None or task.status != TaskStatus.RUNNING

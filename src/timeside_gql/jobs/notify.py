@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import redis
 
-from timeside_gql.db.models import Job, Result, Task
+from timeside_gql.db.models import IngestStatus, Job, Result, Task
 from timeside_gql.jobs.events import Event, get_bus, item_channel, task_channel
 
 log = logging.getLogger(__name__)
@@ -44,16 +44,27 @@ def job_event(job: Job) -> Event:
     }
 
 
-def result_event(result: Result, *, task_id: uuid.UUID, cached: bool = False) -> Event:
-    return {
+def result_event(result: Result, *, task_id: uuid.UUID | None, cached: bool = False) -> Event:
+    """``task_id`` None: a result computed outside any task (the ingest's waveform)."""
+    event: Event = {
         "type": "result",
-        "taskId": str(task_id),
         "itemId": str(result.item_id),
         "resultId": str(result.id),
         "presetId": str(result.preset_id),
         "status": result.status.value,
         "cached": cached,
     }
+    if task_id is not None:
+        event["taskId"] = str(task_id)
+    return event
+
+
+def item_event(item_id: uuid.UUID, status: IngestStatus, *, progress: float | None = None) -> Event:
+    """The item's ingest state changed (or progressed: ``progress`` of its waveform, 0..1)."""
+    event: Event = {"type": "item", "itemId": str(item_id), "ingestStatus": status.value}
+    if progress is not None:
+        event["progress"] = progress
+    return event
 
 
 def publish(event: Event) -> None:

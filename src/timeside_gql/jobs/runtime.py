@@ -59,13 +59,21 @@ def _start_embedded_worker(settings: Settings) -> Worker | None:
 
 def requeue_unfinished() -> None:
     """Enqueue again the pending tasks and the active jobs a stopped process left behind."""
-    from timeside_gql.jobs import actors
+    from timeside_gql.jobs import actors, ingest
 
     with session_scope(get_engine()) as session:
         task_ids, job_ids = lifecycle.unfinished(session)
+        item_ids = ingest.unfinished_ingests(session)
     for task_id in task_ids:
         actors.fan_out_task.send(str(task_id))
     for job_id in job_ids:
         actors.run_job.send(str(job_id))
-    if task_ids or job_ids:
-        log.info("requeued %d tasks and %d jobs left unfinished", len(task_ids), len(job_ids))
+    for item_id in item_ids:
+        ingest.ingest_item.send(str(item_id))
+    if task_ids or job_ids or item_ids:
+        log.info(
+            "requeued %d tasks, %d jobs and %d ingests left unfinished",
+            len(task_ids),
+            len(job_ids),
+            len(item_ids),
+        )

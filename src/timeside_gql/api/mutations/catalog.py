@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from strawberry.scalars import JSON
 
@@ -32,9 +31,10 @@ from timeside_gql.api.permissions import Viewer, require_admin, require_user
 from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.base import as_types
 from timeside_gql.api.types.catalog import Preset, Processor, Provider, Tag
-from timeside_gql.core.params import ParameterError, parameters_hash, validate_against
+from timeside_gql.core.params import ParameterError
 from timeside_gql.db import deletion
 from timeside_gql.db import models as m
+from timeside_gql.db.presets import preset_for
 from timeside_gql.db.processors import sync_from_registry
 
 PresetPayload = Annotated[
@@ -76,32 +76,9 @@ def create_preset(
     author_id = require_user(viewer)
     processor = fetch(session, viewer, m.Processor, processor_id)
     try:
-        canonical = validate_against(processor.parameters_schema, parameters)
+        return preset_for(session, processor, parameters, author_id=author_id)
     except ParameterError as error:
         raise InvalidInput(str(error), field="parameters") from error
-    digest = parameters_hash(canonical)
-    existing = _preset(session, processor.id, digest)
-    if existing is not None:
-        return existing
-    preset = m.Preset(
-        processor_id=processor.id,
-        parameters=canonical,
-        parameters_hash=digest,
-        author_id=author_id,
-    )
-    try:
-        with session.begin_nested():
-            session.add(preset)
-    except IntegrityError:  # created meanwhile by a concurrent request
-        return _preset(session, processor.id, digest)  # type: ignore[return-value]
-    return preset
-
-
-def _preset(session: Session, processor_id: UUID, digest: str) -> m.Preset | None:
-    query = select(m.Preset).where(
-        m.Preset.processor_id == processor_id, m.Preset.parameters_hash == digest
-    )
-    return session.exec(query).first()
 
 
 def delete_catalog_row(

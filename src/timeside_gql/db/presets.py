@@ -1,0 +1,42 @@
+"""One preset per (processor, canonical parameters): found, or created race-free."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from timeside_gql.core.params import parameters_hash, validate_against
+from timeside_gql.db.models import Preset, Processor
+
+
+def preset_for(
+    session: Session, processor: Processor, parameters: Any, *, author_id: UUID | None = None
+) -> Preset:
+    """The preset of these settings (defaults filled): the stored one when it exists.
+
+    Raises core ``ParameterError`` when the parameters do not fit the processor's schema.
+    """
+    canonical = validate_against(processor.parameters_schema, parameters)
+    digest = parameters_hash(canonical)
+    existing = _find(session, processor.id, digest)
+    if existing is not None:
+        return existing
+    preset = Preset(
+        processor_id=processor.id, parameters=canonical, parameters_hash=digest, author_id=author_id
+    )
+    try:
+        with session.begin_nested():
+            session.add(preset)
+    except IntegrityError:  # created meanwhile by a concurrent transaction
+        return _find(session, processor.id, digest)  # type: ignore[return-value]
+    return preset
+
+
+def _find(session: Session, processor_id: UUID, digest: str) -> Preset | None:
+    query = select(Preset).where(
+        Preset.processor_id == processor_id, Preset.parameters_hash == digest
+    )
+    return session.exec(query).first()
