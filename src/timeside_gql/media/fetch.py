@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 _SCHEMES = {"http": 80, "https": 443}
 _MAX_REDIRECTS = 5
-_CHUNK = 64 * 1024
 _USER_AGENT = "timeside-gql"
 
 
@@ -99,25 +98,29 @@ class Fetcher:
         deadline = time.monotonic() + self.timeout_s
         with self._open(url, deadline) as (response, _):
             body = bytearray()
-            for chunk in response.iter_bytes(_CHUNK):
+            for chunk in response.iter_bytes():
                 body += chunk
-                self._within_limits(len(body), deadline, url)
+                self.check_limits(url, len(body), deadline)
         try:
             return json.loads(body)
         except ValueError as error:
             raise DownloadError(f"{url} did not answer JSON: {error}") from None
 
     def download(self, url: str, dest_dir: Path) -> Downloaded:
-        """Stream ``url`` into a new file of ``dest_dir``; nothing is left there on failure."""
+        """Stream ``url`` into a new file of ``dest_dir``; nothing is left there on failure.
+
+        Limits are checked at every piece received (not per large buffer) so a slow server
+        cannot stretch the time limit; a stalled one is cut by the socket read timeout.
+        """
         deadline = time.monotonic() + self.timeout_s
         dest_dir.mkdir(parents=True, exist_ok=True)
         partial = dest_dir / f".download-{uuid.uuid4().hex}.part"
         try:
             with self._open(url, deadline) as (response, final_url), partial.open("wb") as out:
                 sha1, size = hashlib.sha1(), 0
-                for chunk in response.iter_bytes(_CHUNK):
+                for chunk in response.iter_bytes():
                     size += len(chunk)
-                    self._within_limits(size, deadline, url)
+                    self.check_limits(url, size, deadline)
                     sha1.update(chunk)
                     out.write(chunk)
                 content_type = response.headers.get("content-type")
@@ -128,11 +131,17 @@ class Fetcher:
             raise
         return Downloaded(target, sha1.hexdigest(), size, content_type)
 
-    def _within_limits(self, size: int, deadline: float, url: str) -> None:
+    def check_limits(self, url: str, size: int, deadline: float) -> None:
+        """DownloadError once ``size`` bytes pass the size limit or the deadline has passed."""
         if size > self.max_bytes:
-            raise DownloadError(f"{url} is larger than the {self.max_bytes // 2**20} MiB limit")
+            raise self.too_large(url)
         if time.monotonic() > deadline:
             raise DownloadError(f"{url} took longer than the {self.timeout_s:g} s limit")
+
+    def too_large(self, url: str) -> DownloadError:
+        mib = self.max_bytes / 2**20
+        limit = f"{mib:g} MiB" if mib >= 1 else f"{self.max_bytes} bytes"
+        return DownloadError(f"{url} is larger than the {limit} limit")
 
     @contextmanager
     def _open(self, url: str, deadline: float) -> Iterator[tuple[httpx.Response, str]]:
@@ -148,9 +157,7 @@ class Fetcher:
                     raise DownloadError(f"{url} answered HTTP {response.status_code}")
                 declared = response.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > self.max_bytes:
-                    raise DownloadError(
-                        f"{url} is larger than the {self.max_bytes // 2**20} MiB limit"
-                    )
+                    raise self.too_large(url)
                 yield response, url
                 return
         raise DownloadError(f"{url}: more than {_MAX_REDIRECTS} redirects")
@@ -171,9 +178,8 @@ def _stream(
     netloc = f"{address}:{parts.port}" if parts.port else address
     direct = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
     host_header = f"{target.host}:{parts.port}" if parts.port else target.host
+    fetcher.check_limits(target.url, 0, deadline)
     remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise DownloadError(f"{target.url} took longer than the {fetcher.timeout_s:g} s limit")
     request = client.build_request(
         "GET",
         direct,

@@ -91,10 +91,7 @@ def _limits_hook(fetcher: Fetcher, deadline: float, url: str):
     """Abort from inside yt-dlp's download loop when a limit is passed."""
 
     def hook(progress: dict[str, Any]) -> None:
-        if (progress.get("downloaded_bytes") or 0) > fetcher.max_bytes:
-            raise DownloadError(f"{url} is larger than the {fetcher.max_bytes // 2**20} MiB limit")
-        if time.monotonic() > deadline:
-            raise DownloadError(f"{url} took longer than the {fetcher.timeout_s:g} s limit")
+        fetcher.check_limits(url, progress.get("downloaded_bytes") or 0, deadline)
 
     return hook
 
@@ -105,11 +102,10 @@ def _media_urls(info: dict[str, Any]) -> list[str]:
 
 
 def _move_result(work: Path, dest_dir: Path, url: str, fetcher: Fetcher) -> Path:
-    """yt-dlp returns normally when it skips a file over max_filesize: no file means refused."""
+    """yt-dlp returns normally when it skips a file over max_filesize: no file means too large."""
     files = [p for p in work.iterdir() if p.is_file() and p.name.startswith("audio.")]
     if len(files) != 1 or files[0].suffix == ".part":
-        limit = fetcher.max_bytes // 2**20
-        raise DownloadError(f"{url}: nothing downloaded (larger than the {limit} MiB limit?)")
+        raise fetcher.too_large(url)
     target = dest_dir / f"{uuid.uuid4().hex}{files[0].suffix}"
     os.replace(files[0], target)
     return target
