@@ -1,9 +1,10 @@
 """Who sees and who changes what, as SQL clauses so lists, loaders and lookups share one rule.
 
-Shareable objects (items, selections, experiences, tasks, annotation tracks) are visible when
-public, to their author and to admins. Derived objects follow the object they hang off: a result
-or an annotation track is visible with its item, an annotation with its track, a job with its
-task. Providers, processors, presets and tags are catalogue data, visible to all readers.
+Shareable objects (items, selections, experiences, tasks, annotation tracks, analyses, analysis
+tracks) are visible when public, to their author and to admins. Derived objects follow the object
+they hang off: a result or an annotation track is visible with its item, an annotation with its
+track, a job with its task, an analysis track with its item and its analysis. Providers,
+processors, presets and tags are catalogue data, visible to all readers.
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ _RULES: dict[type[Any], Callable[[Viewer], ColumnElement[bool]]] = {
         col(m.AnnotationTrack.item_id).in_(_visible_ids(m.Item, v)),
     ),
     m.Annotation: lambda v: col(m.Annotation.track_id).in_(_visible_ids(m.AnnotationTrack, v)),
+    m.Analysis: lambda v: _shareable(m.Analysis, v),
+    m.AnalysisTrack: lambda v: sa.and_(
+        _shareable(m.AnalysisTrack, v),
+        col(m.AnalysisTrack.item_id).in_(_visible_ids(m.Item, v)),
+        col(m.AnalysisTrack.analysis_id).in_(_visible_ids(m.Analysis, v)),
+    ),
     m.Result: lambda v: col(m.Result.item_id).in_(_visible_ids(m.Item, v)),
     m.Job: lambda v: col(m.Job.task_id).in_(_visible_ids(m.Task, v)),
 }

@@ -17,6 +17,7 @@ from timeside_gql.api.loaders import selection_tree
 from timeside_gql.api.pagination import Connection, paginate
 from timeside_gql.api.permissions import CanRead, IsAdmin, visible
 from timeside_gql.api.scope import current_scope
+from timeside_gql.api.tags import has_tags
 from timeside_gql.api.types.annotations import Annotation, AnnotationTrack
 from timeside_gql.api.types.base import as_type, as_types, loaders
 from timeside_gql.api.types.catalog import Preset, Processor, Provider, Tag
@@ -44,6 +45,9 @@ class ItemFilter:
     selection: UUID | None = strawberry.field(
         default=None, description="Items of this selection, nested selections included."
     )
+    tags: list[str] | None = strawberry.field(
+        default=None, description="Items carrying every one of these tag names."
+    )
 
     def where(self) -> list[Any]:
         clauses: list[Any] = []
@@ -69,6 +73,7 @@ class ItemFilter:
                 tree, col(m.SelectionItem.selection_id) == tree.c.selection_id
             )
             clauses.append(col(m.Item.id).in_(members))
+        clauses.extend(has_tags(m.Item.id, m.ItemTag, "item_id", self.tags or []))
         return clauses
 
 

@@ -14,12 +14,18 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.types import ExecutionContext
 
+from timeside_gql.api.corpus import CorpusQueries
 from timeside_gql.api.errors import ERROR_TYPES, ClientError
 from timeside_gql.api.mutations import Mutation
-from timeside_gql.api.queries import Query
+from timeside_gql.api.queries import Query as BaseQuery
 from timeside_gql.api.scope import DatabaseExtension
 from timeside_gql.api.subscriptions import Subscription
 from timeside_gql.settings import Settings
+
+
+@strawberry.type
+class Query(BaseQuery, CorpusQueries):
+    """Every read: the core lookups and lists, and the corpus ones (api/corpus.py)."""
 
 
 class Schema(strawberry.Schema):

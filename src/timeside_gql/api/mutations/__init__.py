@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from timeside_gql.api.mutations.analyses import AnalysisMutations
 from timeside_gql.api.mutations.annotations import AnnotationMutations
 from timeside_gql.api.mutations.auth import AuthMutations
 from timeside_gql.api.mutations.catalog import CatalogMutations
@@ -24,5 +25,6 @@ class Mutation(
     TaskMutations,
     TaskRunMutations,
     AnnotationMutations,
+    AnalysisMutations,
 ):
     """Every write; expected failures come back as typed members of each payload union."""

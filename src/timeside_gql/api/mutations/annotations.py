@@ -8,7 +8,7 @@ from typing import Annotated
 from uuid import UUID
 
 import strawberry
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from timeside_gql.api.errors import (
     ConflictError,
@@ -23,6 +23,7 @@ from timeside_gql.api.mutations.base import (
     changes,
     deleted,
     fetch,
+    fetch_many,
     fetch_owned,
     mutate,
 )
@@ -60,6 +61,10 @@ class AnnotationInput:
     tags: list[str] | None = strawberry.field(
         default=strawberry.UNSET, description="Tag names; replaces the annotation's tags."
     )
+    result_ids: list[UUID] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Results of the track's item this annotation was made from; replaces them.",
+    )
 
 
 def create_track(
@@ -77,7 +82,7 @@ def create_track(
 def update_track(
     session: Session, viewer: Viewer, id: UUID, data: AnnotationTrackInput
 ) -> m.AnnotationTrack:
-    track = fetch_owned(session, viewer, m.AnnotationTrack, id)
+    track = lock_track(session, fetch_owned(session, viewer, m.AnnotationTrack, id))
     assign(track, changes(data))
     if not track.overlapping:
         _check_no_overlap(session, track, None, None)
@@ -97,7 +102,7 @@ def create_annotation(
     if data.stop is strawberry.UNSET:
         raise InvalidInput("stop is required", field="stop")
     annotation = m.Annotation(track_id=track.id, stop=0.0)
-    _apply(session, track, annotation, data)
+    _apply(session, viewer, lock_track(session, track), annotation, data)
     return annotation
 
 
@@ -105,7 +110,7 @@ def update_annotation(
     session: Session, viewer: Viewer, id: UUID, data: AnnotationInput
 ) -> m.Annotation:
     annotation, track = _owned_annotation(session, viewer, id)
-    _apply(session, track, annotation, data)
+    _apply(session, viewer, lock_track(session, track), annotation, data)
     return annotation
 
 
@@ -125,10 +130,25 @@ def _owned_annotation(
     return annotation, track
 
 
+def lock_track(session: Session, track: m.AnnotationTrack) -> m.AnnotationTrack:
+    """Hold the track's row until commit (PostgreSQL ``FOR UPDATE``): two writers checking
+    overlaps on one track take turns, so neither misses the other's annotation. SQLite needs
+    nothing more: its write transactions start with ``BEGIN IMMEDIATE`` and run one at a time."""
+    session.exec(
+        select(m.AnnotationTrack.id).where(m.AnnotationTrack.id == track.id).with_for_update()
+    ).one()
+    session.refresh(track)
+    return track
+
+
 def _apply(
-    session: Session, track: m.AnnotationTrack, annotation: m.Annotation, data: AnnotationInput
+    session: Session,
+    viewer: Viewer,
+    track: m.AnnotationTrack,
+    annotation: m.Annotation,
+    data: AnnotationInput,
 ) -> None:
-    assign(annotation, changes(data, exclude={"tags"}))
+    assign(annotation, changes(data, exclude={"tags", "result_ids"}))
     _check_range(session, track, annotation)
     if not track.overlapping:
         _check_no_overlap(session, track, annotation.id, (annotation.start, annotation.stop))
@@ -136,6 +156,28 @@ def _apply(
     session.flush()
     if data.tags is not strawberry.UNSET:
         set_tags(session, m.AnnotationTag, "annotation_id", annotation.id, data.tags or [])
+    if data.result_ids is not strawberry.UNSET:
+        _set_results(session, viewer, track, annotation, data.result_ids or [])
+
+
+def _set_results(
+    session: Session,
+    viewer: Viewer,
+    track: m.AnnotationTrack,
+    annotation: m.Annotation,
+    result_ids: list[UUID],
+) -> None:
+    """Only results of the annotated item: an annotation documents what it was read from."""
+    results = fetch_many(session, viewer, m.Result, result_ids, field="resultIds")
+    if any(result.item_id != track.item_id for result in results):
+        raise InvalidInput("results must belong to the track's item", field="resultIds")
+    session.exec(
+        delete(m.AnnotationResult).where(m.AnnotationResult.annotation_id == annotation.id)
+    )
+    session.add_all(
+        m.AnnotationResult(annotation_id=annotation.id, result_id=result.id) for result in results
+    )
+    session.flush()
 
 
 def _check_range(session: Session, track: m.AnnotationTrack, annotation: m.Annotation) -> None:

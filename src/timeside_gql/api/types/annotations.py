@@ -14,8 +14,10 @@ from timeside_gql.db import models as m
 
 if TYPE_CHECKING:
     from timeside_gql.api.types.items import Item
+    from timeside_gql.api.types.tasks import Result
 
 _ITEMS = strawberry.lazy("timeside_gql.api.types.items")
+_TASKS = strawberry.lazy("timeside_gql.api.types.tasks")
 
 
 @maps(m.AnnotationTrack)
@@ -56,4 +58,9 @@ class Annotation(Entity):
         loader = loaders().linked(
             m.AnnotationTag, "annotation_id", "tag_id", m.Tag, order_by=[m.Tag.name]
         )
+        return as_types(await loader.load(self.id))
+
+    @strawberry.field(description="The results this annotation was made from.")
+    async def results(self) -> list[Annotated[Result, _TASKS]]:
+        loader = loaders().linked(m.AnnotationResult, "annotation_id", "result_id", m.Result)
         return as_types(await loader.load(self.id))

@@ -1,0 +1,260 @@
+"""Writing the analysis catalogue and analysis tracks, and computing what tracks show.
+
+An analysis names one output of its preset's processor: an analyzer's result id (drawn as a
+vector, or as an image rendered from it), or, for a grapher, its picture (no output id). The
+output is checked against the processor's declared outputs, so a track never points at data no
+run can produce.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+from uuid import UUID
+
+import strawberry
+from sqlmodel import Session, col, select
+
+from timeside_gql.api.errors import (
+    Conflict,
+    ConflictError,
+    InvalidInput,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
+from timeside_gql.api.mutations.base import (
+    DeletePayload,
+    assign,
+    changes,
+    deleted,
+    fetch,
+    fetch_many,
+    fetch_owned,
+    mutate,
+)
+from timeside_gql.api.mutations.tasks import TaskPayload
+from timeside_gql.api.permissions import Viewer, require_user
+from timeside_gql.api.scope import current_scope
+from timeside_gql.api.types.analyses import Analysis, AnalysisTrack, RenderType
+from timeside_gql.db import deletion
+from timeside_gql.db import models as m
+from timeside_gql.db.experiences import set_presets
+from timeside_gql.jobs import service as jobs
+
+AnalysisPayload = Annotated[
+    Analysis | ValidationError | NotFoundError | PermissionDenied | ConflictError,
+    strawberry.union("AnalysisPayload"),
+]
+AnalysisTrackPayload = Annotated[
+    AnalysisTrack | ValidationError | NotFoundError | PermissionDenied | ConflictError,
+    strawberry.union("AnalysisTrackPayload"),
+]
+
+COLOR = re.compile(r"^#[0-9a-f]{6}$")
+# Results already there or on their way: computing them again would only queue a no-op.
+UNDER_WAY = {m.ResultStatus.DONE, m.ResultStatus.PENDING, m.ResultStatus.RUNNING}
+
+
+@strawberry.input
+class AnalysisInput:
+    title: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    preset_id: UUID | None = strawberry.UNSET
+    output_id: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="An output id of the preset's analyzer; null for a grapher's picture.",
+    )
+    render_type: RenderType | None = strawberry.UNSET
+    is_public: bool | None = strawberry.UNSET
+
+
+@strawberry.input
+class AnalysisTrackInput:
+    analysis_id: UUID | None = strawberry.UNSET
+    title: str | None = strawberry.UNSET
+    color: str | None = strawberry.field(default=strawberry.UNSET, description='"#rrggbb" or "".')
+    is_public: bool | None = strawberry.UNSET
+
+
+def create_analysis(session: Session, viewer: Viewer, data: AnalysisInput) -> m.Analysis:
+    if not data.preset_id:
+        raise InvalidInput("presetId is required", field="presetId")
+    analysis = m.Analysis(author_id=require_user(viewer), preset_id=data.preset_id)
+    return _apply_analysis(session, viewer, analysis, data)
+
+
+def update_analysis(session: Session, viewer: Viewer, id: UUID, data: AnalysisInput) -> m.Analysis:
+    return _apply_analysis(session, viewer, fetch_owned(session, viewer, m.Analysis, id), data)
+
+
+def _apply_analysis(
+    session: Session, viewer: Viewer, analysis: m.Analysis, data: AnalysisInput
+) -> m.Analysis:
+    assign(analysis, changes(data))
+    preset = fetch(session, viewer, m.Preset, analysis.preset_id)
+    check_output(session.get(m.Processor, preset.processor_id), analysis)  # type: ignore[arg-type]
+    session.add(analysis)
+    session.flush()
+    return analysis
+
+
+def check_output(processor: m.Processor, analysis: m.Analysis) -> None:
+    """An analyzer's declared output, drawn either way; a grapher's picture, as an image."""
+    if processor.kind is m.ProcessorKind.GRAPHER:
+        if analysis.output_id is not None:
+            raise InvalidInput(
+                f"{processor.pid} draws a picture: outputId must be null", field="outputId"
+            )
+        if analysis.render_type is not m.RenderType.IMAGE:
+            raise InvalidInput(f"{processor.pid} draws a picture: use IMAGE", field="renderType")
+        return
+    if processor.kind is not m.ProcessorKind.ANALYZER:
+        raise InvalidInput(f"{processor.pid} is an {processor.kind.value}", field="presetId")
+    outputs = [output["id"] for output in processor.outputs]
+    if analysis.output_id not in outputs:
+        raise InvalidInput(
+            f"{processor.pid} outputs {', '.join(outputs) or 'nothing'}, "
+            f"not {analysis.output_id!r}",
+            field="outputId",
+        )
+
+
+def delete_analysis(session: Session, viewer: Viewer, id: UUID, data_dir: Path) -> UUID:
+    """Refused while a track shows it (the tracks may be other people's)."""
+    deletion.delete(session, fetch_owned(session, viewer, m.Analysis, id), data_dir=data_dir)
+    return id
+
+
+def create_track(
+    session: Session, viewer: Viewer, item_id: UUID, data: AnalysisTrackInput
+) -> m.AnalysisTrack:
+    """Anyone who sees an item and an analysis may show it there, on a track of their own."""
+    item = fetch(session, viewer, m.Item, item_id)
+    if not data.analysis_id:
+        raise InvalidInput("analysisId is required", field="analysisId")
+    track = m.AnalysisTrack(
+        author_id=require_user(viewer), item_id=item.id, analysis_id=data.analysis_id
+    )
+    return _apply_track(session, viewer, track, data)
+
+
+def update_track(
+    session: Session, viewer: Viewer, id: UUID, data: AnalysisTrackInput
+) -> m.AnalysisTrack:
+    return _apply_track(session, viewer, fetch_owned(session, viewer, m.AnalysisTrack, id), data)
+
+
+def _apply_track(
+    session: Session, viewer: Viewer, track: m.AnalysisTrack, data: AnalysisTrackInput
+) -> m.AnalysisTrack:
+    values = changes(data)
+    if values.get("analysis_id") is not None:
+        fetch(session, viewer, m.Analysis, values["analysis_id"])
+    if values.get("color") is not None:
+        values["color"] = values["color"].strip().lower()
+        if values["color"] and not COLOR.match(values["color"]):
+            raise InvalidInput('color must be "#rrggbb" or empty', field="color")
+    assign(track, values)
+    session.add(track)
+    session.flush()
+    return track
+
+
+def delete_track(session: Session, viewer: Viewer, id: UUID, data_dir: Path) -> UUID:
+    deletion.delete(session, fetch_owned(session, viewer, m.AnalysisTrack, id), data_dir=data_dir)
+    return id
+
+
+def compute_tracks(
+    session: Session, viewer: Viewer, item_id: UUID, track_ids: list[UUID] | None
+) -> m.Task:
+    """One task on the item whose experience holds the presets of the tracks still missing a
+    result: the job layer runs it like any other (cache, locks, events), and the task records
+    who asked for what."""
+    owner = require_user(viewer)
+    item = fetch(session, viewer, m.Item, item_id)
+    presets = _missing_presets(session, viewer, item, track_ids)
+    if not presets:
+        raise Conflict("every track's result is done or under way")
+    experience = m.Experience(
+        title=f"Analysis tracks of {item.title}"[:512], author_id=owner, is_public=False
+    )
+    session.add(experience)
+    session.flush()
+    set_presets(session, experience, presets)
+    task = m.Task(experience_id=experience.id, item_id=item.id, author_id=owner, is_public=False)
+    session.add(task)
+    session.flush()
+    return jobs.run_task(session, task.id)
+
+
+def _missing_presets(
+    session: Session, viewer: Viewer, item: m.Item, track_ids: list[UUID] | None
+) -> list[UUID]:
+    """Presets of the visible tracks on the item (or of those named) without a live result."""
+    if track_ids is None:
+        tracks = session.exec(select(m.AnalysisTrack).where(m.AnalysisTrack.item_id == item.id))
+        track_ids = [t.id for t in tracks]
+    tracks = fetch_many(session, viewer, m.AnalysisTrack, track_ids, field="trackIds")
+    if any(track.item_id != item.id for track in tracks):
+        raise InvalidInput("tracks must be on the item", field="trackIds")
+    analysis_ids = [track.analysis_id for track in tracks]
+    analyses = fetch_many(session, viewer, m.Analysis, analysis_ids, field="analysisId")
+    wanted = list(dict.fromkeys(analysis.preset_id for analysis in analyses))
+    live = set(
+        session.exec(
+            select(m.Result.preset_id).where(
+                m.Result.item_id == item.id,
+                col(m.Result.preset_id).in_(wanted),
+                col(m.Result.status).in_(UNDER_WAY),
+            )
+        )
+    )
+    return [preset_id for preset_id in wanted if preset_id not in live]
+
+
+@strawberry.type
+class AnalysisMutations:
+    @strawberry.mutation(description="A new analysis of yours over a preset's output.")
+    async def create_analysis(self, input: AnalysisInput) -> AnalysisPayload:
+        return await mutate(create_analysis, input)
+
+    @strawberry.mutation
+    async def update_analysis(self, id: UUID, input: AnalysisInput) -> AnalysisPayload:
+        return await mutate(update_analysis, id, input)
+
+    @strawberry.mutation(description="Refused while an analysis track shows it.")
+    async def delete_analysis(self, id: UUID) -> DeletePayload:
+        data_dir = current_scope().settings.data_dir
+        return await mutate(delete_analysis, id, data_dir, convert=deleted)
+
+    @strawberry.mutation(
+        description="Show an analysis on an item you can see, on a track of yours."
+    )
+    async def create_analysis_track(
+        self, item_id: UUID, input: AnalysisTrackInput
+    ) -> AnalysisTrackPayload:
+        return await mutate(create_track, item_id, input)
+
+    @strawberry.mutation
+    async def update_analysis_track(
+        self, id: UUID, input: AnalysisTrackInput
+    ) -> AnalysisTrackPayload:
+        return await mutate(update_track, id, input)
+
+    @strawberry.mutation
+    async def delete_analysis_track(self, id: UUID) -> DeletePayload:
+        data_dir = current_scope().settings.data_dir
+        return await mutate(delete_track, id, data_dir, convert=deleted)
+
+    @strawberry.mutation(
+        description="Compute the results the item's analysis tracks (all you see, or those "
+        "named) still lack, as one task on the item; follow it with taskUpdates. A "
+        "ConflictError when every result is done or under way."
+    )
+    async def compute_analysis_tracks(
+        self, item_id: UUID, track_ids: list[UUID] | None = None
+    ) -> TaskPayload:
+        return await mutate(compute_tracks, item_id, track_ids)

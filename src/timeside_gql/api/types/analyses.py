@@ -1,0 +1,89 @@
+"""The analysis catalogue players list, and analyses shown on items.
+
+Reading a track only reads: its status comes from the Result of (item, analysis preset), and
+nothing is computed until the ``computeAnalysisTracks`` mutation asks for it (TimeSide's
+serializer queued processing on every GET).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Annotated
+from uuid import UUID
+
+import strawberry
+
+from timeside_gql.api.types.base import as_type, loaders, maps
+from timeside_gql.api.types.catalog import Preset
+from timeside_gql.api.types.owned import Owned
+from timeside_gql.db import models as m
+
+if TYPE_CHECKING:
+    from timeside_gql.api.types.items import Item
+    from timeside_gql.api.types.tasks import Result
+
+_ITEMS = strawberry.lazy("timeside_gql.api.types.items")
+_TASKS = strawberry.lazy("timeside_gql.api.types.tasks")
+
+RenderType = strawberry.enum(m.RenderType)
+
+
+@strawberry.enum(description="Where the data of an analysis track stands.")
+class AnalysisTrackStatus(enum.Enum):
+    NONE = "none"  # never asked for: run computeAnalysisTracks
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@maps(m.Analysis)
+@strawberry.type(description="One output of a preset, as players draw it.")
+class Analysis(Owned):
+    title: str
+    description: str
+    output_id: str | None = strawberry.field(
+        description="The result id among the processor's outputs; null: the grapher's picture."
+    )
+    render_type: RenderType
+    preset_id: strawberry.Private[UUID]
+
+    @strawberry.field
+    async def preset(self) -> Preset:
+        return as_type(await loaders().by_id(m.Preset).load(self.preset_id))
+
+
+@maps(m.AnalysisTrack)
+@strawberry.type(description="An analysis shown on one item.")
+class AnalysisTrack(Owned):
+    title: str
+    color: str = strawberry.field(description='"#rrggbb", or empty for the player\'s choice.')
+    analysis_id: strawberry.Private[UUID]
+    item_id: strawberry.Private[UUID]
+
+    @strawberry.field
+    async def analysis(self) -> Analysis | None:
+        """Null when the analysis became private to someone else."""
+        return as_type(await loaders().by_id(m.Analysis).load(self.analysis_id))
+
+    @strawberry.field
+    async def item(self) -> Annotated[Item, _ITEMS]:
+        return as_type(await loaders().by_id(m.Item).load(self.item_id))
+
+    @strawberry.field(description="The result of the analysis preset on the item, if any.")
+    async def result(self) -> Annotated[Result, _TASKS] | None:
+        return as_type(await track_result(self))
+
+    @strawberry.field(description="NONE until computeAnalysisTracks runs it; reading never does.")
+    async def status(self) -> AnalysisTrackStatus:
+        result = await track_result(self)
+        return AnalysisTrackStatus.NONE if result is None else AnalysisTrackStatus(result.status)
+
+
+async def track_result(track: AnalysisTrack) -> m.Result | None:
+    """Batched: one query for the analyses, one for the results of every item in the page."""
+    analysis = await loaders().by_id(m.Analysis).load(track.analysis_id)
+    if analysis is None:
+        return None
+    results = await loaders().by_column(m.Result, "item_id").load(track.item_id)
+    return next((r for r in results if r.preset_id == analysis.preset_id), None)
