@@ -27,6 +27,8 @@ from timeside_gql.api.schema import build_schema
 from timeside_gql.db.engine import create_engine
 from timeside_gql.db.errors import InvalidToken
 from timeside_gql.jobs.runtime import job_runtime
+from timeside_gql.media.upload_routes import multipart_refusal
+from timeside_gql.media.upload_routes import routes as upload_routes
 from timeside_gql.settings import Settings, get_settings
 
 
@@ -39,6 +41,7 @@ class GraphQLApp(GraphQL[Context, None]):
             graphql_ide="graphiql" if settings.debug else None,
             allow_queries_via_get=False,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
+            multipart_uploads_enabled=True,  # `Upload`; CSRF: see multipart_refusal
         )
         self.settings = settings
         self.sessions = sessions
@@ -50,6 +53,8 @@ class GraphQLApp(GraphQL[Context, None]):
             request=request, response=response, settings=self.settings, sessions=self.sessions
         )
         if isinstance(request, Request):
+            if refusal := multipart_refusal(request, self.settings):
+                raise HTTPException(*refusal)
             token = context.token = bearer_token(request.headers.get("authorization"))
             try:
                 context.viewer = await viewer_for_token(self.sessions, token)
@@ -90,7 +95,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST"],
+                allow_methods=["GET", "POST", "PUT"],
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
@@ -100,5 +105,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         middleware=middleware,
         lifespan=lifespan,
     )
+    app.router.routes.extend(upload_routes)  # media/upload_routes.py: streaming uploads
     app.state.settings, app.state.sessions = settings, sessions  # for media.access.app_services
     return app

@@ -70,6 +70,13 @@ class AuthenticationError(Error):
     pass
 
 
+@strawberry.type(description="Audio refused or out of reach: not audio, too large, unsafe URL...")
+class MediaRefusedError(Error):
+    reason: str = strawberry.field(
+        description="NotAudio, TooLarge, UnknownSource, DownloadError, NoSourceAccess, UnsafeURL."
+    )
+
+
 class ApiError(Exception):
     """An expected failure of a write; ``to_graphql`` gives its payload member."""
 
@@ -119,6 +126,17 @@ class BadCredentials(ApiError):
         return AuthenticationError(message=self.message)
 
 
+class MediaRefused(ApiError):
+    """A ``media.errors.MediaError``; ``reason`` is its class name."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def to_graphql(self) -> Error:
+        return MediaRefusedError(message=self.message, reason=self.reason)
+
+
 ERROR_TYPES = (
     ValidationError,
     NotFoundError,
@@ -126,4 +144,5 @@ ERROR_TYPES = (
     CycleError,
     ConflictError,
     AuthenticationError,
+    MediaRefusedError,
 )

@@ -34,7 +34,7 @@ from timeside_gql.api.mutations.base import (
     fetch_owned,
     mutate,
 )
-from timeside_gql.api.mutations.tasks import TaskPayload
+from timeside_gql.api.mutations.tasks import ACTIVE, TaskPayload
 from timeside_gql.api.permissions import Viewer, require_user
 from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.analyses import Analysis, AnalysisTrack, RenderType
@@ -53,7 +53,8 @@ AnalysisTrackPayload = Annotated[
 ]
 
 COLOR = re.compile(r"^#[0-9a-f]{6}$")
-# Results already there or on their way: computing them again would only queue a no-op.
+# Results already there or on their way (a result row, or a task on the item not yet at it):
+# computing them again would only queue a no-op.
 UNDER_WAY = {m.ResultStatus.DONE, m.ResultStatus.PENDING, m.ResultStatus.RUNNING}
 
 
@@ -203,15 +204,15 @@ def _missing_presets(
     analysis_ids = [track.analysis_id for track in tracks]
     analyses = fetch_many(session, viewer, m.Analysis, analysis_ids, field="analysisId")
     wanted = list(dict.fromkeys(analysis.preset_id for analysis in analyses))
-    live = set(
-        session.exec(
-            select(m.Result.preset_id).where(
-                m.Result.item_id == item.id,
-                col(m.Result.preset_id).in_(wanted),
-                col(m.Result.status).in_(UNDER_WAY),
-            )
-        )
+    results = select(m.Result.preset_id).where(
+        m.Result.item_id == item.id, col(m.Result.status).in_(UNDER_WAY)
     )
+    queued = (
+        select(m.ExperiencePreset.preset_id)
+        .join(m.Task, col(m.Task.experience_id) == col(m.ExperiencePreset.experience_id))
+        .where(m.Task.item_id == item.id, col(m.Task.status).in_(ACTIVE))
+    )
+    live = set(session.exec(results)) | set(session.exec(queued))
     return [preset_id for preset_id in wanted if preset_id not in live]
 
 

@@ -9,10 +9,11 @@ import strawberry
 from timeside_gql.db import models as m
 
 # strawberry.enum marks the classes in place: the table columns and the API share one enum.
-for _enum in (m.ProcessorKind, m.TaskStatus, m.JobStatus, m.ResultStatus):
+for _enum in (m.ProcessorKind, m.TaskStatus, m.JobStatus, m.ResultStatus, m.IngestStatus):
     strawberry.enum(_enum)
 
 ProcessorKind: TypeAlias = m.ProcessorKind
 TaskStatus: TypeAlias = m.TaskStatus
 JobStatus: TypeAlias = m.JobStatus
 ResultStatus: TypeAlias = m.ResultStatus
+IngestStatus: TypeAlias = m.IngestStatus
