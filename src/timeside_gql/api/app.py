@@ -24,11 +24,10 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from timeside_gql.api.context import Context, bearer_token, token_from_params, viewer_for_token
 from timeside_gql.api.schema import build_schema
-from timeside_gql.db.engine import create_engine
+from timeside_gql.db.engine import create_engine, session_scope
 from timeside_gql.db.errors import InvalidToken
+from timeside_gql.db.providers import sync_providers
 from timeside_gql.jobs.runtime import job_runtime
-from timeside_gql.media.upload_routes import multipart_refusal
-from timeside_gql.media.upload_routes import routes as upload_routes
 from timeside_gql.settings import Settings, get_settings
 
 
@@ -41,7 +40,6 @@ class GraphQLApp(GraphQL[Context, None]):
             graphql_ide="graphiql" if settings.debug else None,
             allow_queries_via_get=False,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
-            multipart_uploads_enabled=True,  # `Upload`; CSRF: see multipart_refusal
         )
         self.settings = settings
         self.sessions = sessions
@@ -53,8 +51,6 @@ class GraphQLApp(GraphQL[Context, None]):
             request=request, response=response, settings=self.settings, sessions=self.sessions
         )
         if isinstance(request, Request):
-            if refusal := multipart_refusal(request, self.settings):
-                raise HTTPException(*refusal)
             token = context.token = bearer_token(request.headers.get("authorization"))
             try:
                 context.viewer = await viewer_for_token(self.sessions, token)
@@ -84,6 +80,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        with session_scope(engine) as session:
+            sync_providers(session)
         async with job_runtime(settings, engine):
             yield
         if owned:
@@ -95,7 +93,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST", "PUT"],
+                allow_methods=["GET", "POST"],
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
@@ -105,6 +103,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         middleware=middleware,
         lifespan=lifespan,
     )
-    app.router.routes.extend(upload_routes)  # media/upload_routes.py: streaming uploads
     app.state.settings, app.state.sessions = settings, sessions  # for media.access.app_services
     return app

@@ -18,6 +18,7 @@ from timeside_gql.db.errors import DataError
 from timeside_gql.db.migrate import upgrade
 from timeside_gql.db.models import ApiToken
 from timeside_gql.db.processors import sync_from_registry
+from timeside_gql.db.providers import sync_providers
 from timeside_gql.db.types import utcnow
 from timeside_gql.settings import get_settings
 
@@ -58,9 +59,12 @@ def run_migrate(args: argparse.Namespace) -> int:
     try:
         with session_scope(engine) as session:
             synced = sync_from_registry(session)
+            providers = sync_providers(session)
     finally:
         engine.dispose()
-    print(f"database at {args.revision}; {len(synced)} processors synced")
+    print(
+        f"database at {args.revision}; {len(synced)} processors, {len(providers)} providers synced"
+    )
     return 0
 
 
