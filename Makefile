@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export NUMBA_CACHE_DIR ?= $(CURDIR)/var/cache/numba
 
-.PHONY: install serve test lint format schema clean
+.PHONY: install serve test lint format schema web clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ format: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/timeside-gql export-schema > schema.graphql
+
+# The playground and player (web/) built into the package; the result is committed, so `make
+# test` and a Python install need no Node. tests/web/test_assets.py tells when it is stale.
+web:
+	cd web && npm ci && npm run build
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

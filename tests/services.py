@@ -1,4 +1,4 @@
-"""Gates for tests that need PostgreSQL or Redis.
+"""Gates for tests that need PostgreSQL, Redis or Chromium.
 
 On a fresh machine without them those tests skip with the reason; under
 TIMESIDE_REQUIRE_SERVICES=1 (set by .ci/run) a missing service fails the run instead.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import NoReturn
 from urllib.parse import urlparse
 
 import pytest
@@ -32,12 +33,18 @@ def _reachable(url: str, default_port: int) -> bool:
 
 def need(service: str, url: str, default_port: int) -> None:
     """Skip (or fail, when services are required) unless ``url`` accepts connections."""
-    if _reachable(url, default_port):
-        return
-    reason = f"{service} is not reachable at {url}"
+    if not _reachable(url, default_port):
+        unavailable(
+            f"{service} is not reachable at {url}",
+            "set TIMESIDE_TEST_* URLs or start it to run this test",
+        )
+
+
+def unavailable(reason: str, hint: str) -> NoReturn:
+    """Skip with the reason and how to get it, or fail when services are required."""
     if REQUIRED:
         pytest.fail(f"{reason}, and TIMESIDE_REQUIRE_SERVICES=1 requires it")
-    pytest.skip(f"{reason} (set TIMESIDE_TEST_* URLs or start it to run this test)")
+    pytest.skip(f"{reason} ({hint})")
 
 
 def need_postgres() -> str:
@@ -48,3 +55,13 @@ def need_postgres() -> str:
 def need_redis() -> str:
     need("Redis", REDIS_URL, 6379)
     return REDIS_URL
+
+
+CHROMIUM = os.environ.get("TIMESIDE_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def need_chromium() -> str:
+    """Debian's Chromium for the browser tests (Playwright cannot download its own here)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        unavailable(f"Chromium is not installed at {CHROMIUM}", "apt-get install chromium")
+    return CHROMIUM

@@ -37,7 +37,10 @@ class Settings(BaseSettings):
     media_url_ttl_s: int = Field(
         3600, gt=0, description="Seconds a signed media URL (stream, file, image) stays valid."
     )
-    debug: bool = Field(False, description="GraphiQL, tracebacks in errors, SQL echo off.")
+    debug: bool = Field(False, description="Tracebacks in errors.")
+    playground: bool = Field(
+        True, description="Serve GraphiQL at GET /graphql (browsers) and the player page at /."
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed by CORS (JSON list)."
     )

@@ -1,4 +1,5 @@
-"""The exported SDL and README examples, the abuse limits, error masking, the playground."""
+"""The exported SDL and README examples, the abuse limits, error masking (the playground:
+tests/web)."""
 
 from __future__ import annotations
 
@@ -71,13 +72,6 @@ def test_client_errors_are_not_masked(engine: Engine, tmp_path: Path) -> None:
     refused = query(engine, tmp_path, '{ items(after: "nonsense") { totalCount } }')
     assert refused["errors"][0]["message"] == "invalid cursor 'nonsense'"
     assert refused["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
-
-
-@pytest.mark.parametrize(("debug", "status"), [(True, 200), (False, 404)])
-def test_graphiql_only_in_debug(engine: Engine, tmp_path: Path, debug: bool, status: int) -> None:
-    client = serve(make_settings(tmp_path, debug=debug), engine)
-    response = client.get("/graphql", headers={"Accept": "text/html"})
-    assert response.status_code == status
 
 
 def test_readme_examples_are_valid() -> None:

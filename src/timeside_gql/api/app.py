@@ -29,6 +29,7 @@ from timeside_gql.db.errors import InvalidToken
 from timeside_gql.db.providers import sync_providers
 from timeside_gql.jobs.runtime import job_runtime
 from timeside_gql.settings import Settings, get_settings
+from timeside_gql.web import routes as web
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -37,12 +38,16 @@ class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
         super().__init__(
             build_schema(settings),
-            graphql_ide="graphiql" if settings.debug else None,
+            graphql_ide="graphiql" if settings.playground else None,
             allow_queries_via_get=False,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
         )
         self.settings = settings
         self.sessions = sessions
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our self-hosted GraphiQL: Strawberry's loads its scripts from a CDN."""
+        return web.playground()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None
@@ -103,5 +108,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         middleware=middleware,
         lifespan=lifespan,
     )
+    if settings.playground:  # web/routes.py: the player at /, the pages' assets
+        app.router.routes.extend(web.routes)
     app.state.settings, app.state.sessions = settings, sessions  # for media.access.app_services
     return app
