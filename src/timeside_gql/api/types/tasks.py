@@ -13,6 +13,7 @@ from timeside_gql.api.types.catalog import Preset
 from timeside_gql.api.types.enums import JobStatus, ResultStatus, TaskStatus
 from timeside_gql.api.types.experiences import Experience
 from timeside_gql.api.types.owned import Owned
+from timeside_gql.api.types.series import result_outputs, result_series, result_value
 from timeside_gql.db import models as m
 
 if TYPE_CHECKING:
@@ -93,6 +94,19 @@ class Result(Entity):
     error: str | None
     item_id: strawberry.Private[UUID]
     preset_id: strawberry.Private[UUID]
+    outputs = strawberry.field(
+        resolver=result_outputs,
+        description="The outputs in the result's file, with global values; null until done.",
+    )
+    value = strawberry.field(
+        resolver=result_value,
+        description="The value of a global output (default: the main one); null until done.",
+    )
+    series = strawberry.field(
+        resolver=result_series,
+        description="An output (default: the main one) over [start, stop) seconds, decimated "
+        "to at most maxPoints points (TIMESIDE_MAX_SERIES_POINTS); null until done.",
+    )
 
     @strawberry.field
     async def item(self) -> Annotated[Item, _ITEMS]:
