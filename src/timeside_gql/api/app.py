@@ -28,6 +28,8 @@ from timeside_gql.db.engine import create_engine, session_scope
 from timeside_gql.db.errors import InvalidToken
 from timeside_gql.db.providers import sync_providers
 from timeside_gql.jobs.runtime import job_runtime
+from timeside_gql.media.upload_routes import multipart_refusal
+from timeside_gql.media.upload_routes import routes as upload_routes
 from timeside_gql.settings import Settings, get_settings
 from timeside_gql.web import routes as web
 
@@ -41,6 +43,7 @@ class GraphQLApp(GraphQL[Context, None]):
             graphql_ide="graphiql" if settings.playground else None,
             allow_queries_via_get=False,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
+            multipart_uploads_enabled=True,  # `Upload`; CSRF: see multipart_refusal
         )
         self.settings = settings
         self.sessions = sessions
@@ -56,6 +59,8 @@ class GraphQLApp(GraphQL[Context, None]):
             request=request, response=response, settings=self.settings, sessions=self.sessions
         )
         if isinstance(request, Request):
+            if refusal := multipart_refusal(request, self.settings):
+                raise HTTPException(*refusal)
             token = context.token = bearer_token(request.headers.get("authorization"))
             try:
                 context.viewer = await viewer_for_token(self.sessions, token)
@@ -98,7 +103,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST"],
+                allow_methods=["GET", "POST", "PUT"],
                 allow_headers=["Authorization", "Content-Type"],
             )
         )
@@ -110,5 +115,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     if settings.playground:  # web/routes.py: the player at /, the pages' assets
         app.router.routes.extend(web.routes)
+    app.router.routes.extend(upload_routes)  # media/upload_routes.py: streaming uploads
     app.state.settings, app.state.sessions = settings, sessions  # for media.access.app_services
     return app

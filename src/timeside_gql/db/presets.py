@@ -9,7 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from timeside_gql.core.params import parameters_hash, validate_against
+from timeside_gql.core.registry import get_processor
 from timeside_gql.db.models import Preset, Processor
+from timeside_gql.db.processors import sync_from_registry
 
 
 def preset_for(
@@ -40,3 +42,15 @@ def _find(session: Session, processor_id: UUID, digest: str) -> Preset | None:
         Preset.processor_id == processor_id, Preset.parameters_hash == digest
     )
     return session.exec(query).first()
+
+
+def default_preset(session: Session, pid: str) -> Preset:
+    """The shared preset of the installed version of ``pid`` with default parameters (what the
+    server computes on its own: the waveform at ingest, whole-file transcodes)."""
+    version = str(get_processor(pid).version)
+    query = select(Processor).where(Processor.pid == pid, Processor.version == version)
+    processor = session.exec(query).first()
+    if processor is None:  # the registry was not synced since this version was installed
+        sync_from_registry(session)
+        processor = session.exec(query).one()
+    return preset_for(session, processor, {})

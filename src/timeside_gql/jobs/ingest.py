@@ -25,11 +25,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from timeside_gql.core.decode import DecodeError, probe
-from timeside_gql.core.registry import get_processor
 from timeside_gql.db.engine import session_scope
-from timeside_gql.db.models import IngestStatus, Item, Preset, Processor, Provider
-from timeside_gql.db.presets import preset_for
-from timeside_gql.db.processors import sync_from_registry
+from timeside_gql.db.models import IngestStatus, Item, Preset, Provider
+from timeside_gql.db.presets import default_preset
 from timeside_gql.jobs.broker import JOBS_QUEUE, get_broker
 from timeside_gql.jobs.config import get_engine, job_settings
 from timeside_gql.jobs.execution import CancelProbe, Hooks, JobError, JobPlan, compute, preset_run
@@ -238,13 +236,7 @@ def _waveform(
 
 def waveform_preset(session: Session) -> Preset:
     """The shared preset of the installed ``waveform_analyzer`` with default parameters."""
-    version = str(get_processor(WAVEFORM_PID).version)
-    query = select(Processor).where(Processor.pid == WAVEFORM_PID, Processor.version == version)
-    processor = session.exec(query).first()
-    if processor is None:  # the registry was not synced since this version was installed
-        sync_from_registry(session)
-        processor = session.exec(query).one()
-    return preset_for(session, processor, {})
+    return default_preset(session, WAVEFORM_PID)
 
 
 def _progress(item_id: uuid.UUID, fraction: float) -> None:

@@ -75,13 +75,18 @@ async def store_chunks(settings: Settings, chunks: AsyncIterable[bytes], *, name
         return await to_thread.run_sync(lambda: accept(settings, incoming, name=name))
 
 
+def discard(settings: Settings, stored: Stored) -> None:
+    """Remove a freshly stored file that no item took (its transaction failed or was refused)."""
+    (settings.data_dir / stored.source_file).unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def removed_on_failure(settings: Settings, stored: Stored) -> Iterator[Stored]:
     """Remove a freshly stored file if what should reference it (a transaction) fails."""
     try:
         yield stored
     except BaseException:
-        (settings.data_dir / stored.source_file).unlink(missing_ok=True)
+        discard(settings, stored)
         raise
 
 

@@ -1,18 +1,24 @@
-"""Writing items and their tags."""
+"""Writing items and their tags; giving items audio (an upload, or a URL or provider id that
+the ingest downloads)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlparse
 from uuid import UUID
 
 import strawberry
+from anyio import to_thread
 from sqlmodel import Session, col, delete, select
+from strawberry.file_uploads import Upload
 from strawberry.utils.str_converters import to_camel_case
 
 from timeside_gql.api.errors import (
     ConflictError,
     InvalidInput,
+    MediaRefused,
+    MediaRefusedError,
     NotFoundError,
     PermissionDenied,
     ValidationError,
@@ -31,13 +37,19 @@ from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.items import Item
 from timeside_gql.db import deletion
 from timeside_gql.db import models as m
+from timeside_gql.jobs.ingest import attach_source, has_remote_source, request_ingest
+from timeside_gql.media import intake
+from timeside_gql.media.errors import MediaError
+from timeside_gql.settings import Settings
 
 ItemPayload = Annotated[
-    Item | ValidationError | NotFoundError | PermissionDenied | ConflictError,
+    Item | ValidationError | NotFoundError | PermissionDenied | ConflictError | MediaRefusedError,
     strawberry.union("ItemPayload"),
 ]
 
 URL_FIELDS = ("source_url", "external_uri", "picture_url")
+#: Fields that say where the audio comes from: changing one on an item without a file ingests.
+REMOTE_SOURCE_FIELDS = frozenset({"source_url", "provider_id", "external_id"})
 
 
 @strawberry.input(description="Fields of an item; on update, omitted fields keep their value.")
@@ -57,16 +69,62 @@ class ItemInput:
     )
 
 
-def create_item(session: Session, viewer: Viewer, data: ItemInput) -> m.Item:
+def create_item(
+    session: Session,
+    viewer: Viewer,
+    data: ItemInput,
+    stored: intake.Stored | None = None,
+    settings: Settings | None = None,
+) -> m.Item:
+    """A new item; with ``stored`` (an accepted upload) as its source, or ingested from its
+    URL or provider id when it has one."""
     item = m.Item(author_id=require_user(viewer))
     _apply(session, viewer, item, data)
+    if stored is not None and settings is not None:
+        attach_source(session, item, stored, settings=settings)
+    elif has_remote_source(item):
+        request_ingest(session, item)
     return item
 
 
 def update_item(session: Session, viewer: Viewer, id: UUID, data: ItemInput) -> m.Item:
     item = fetch_owned(session, viewer, m.Item, id)
     _apply(session, viewer, item, data)
+    remote_changed = REMOTE_SOURCE_FIELDS & changes(data).keys()
+    if remote_changed and not item.source_file and has_remote_source(item):
+        request_ingest(session, item)
     return item
+
+
+def replace_item_source(
+    session: Session, viewer: Viewer, id: UUID, stored: intake.Stored, settings: Settings
+) -> m.Item:
+    """Only the author or an admin; the old file and every result of it go after commit."""
+    item = fetch_owned(session, viewer, m.Item, id)
+    attach_source(session, item, stored, settings=settings)
+    return item
+
+
+async def with_upload(file: Upload, write: Callable[..., m.Item], *args: Any) -> Any:
+    """Store the upload (probed as audio), then run ``write(session, viewer, *args, stored,
+    settings)`` as one transaction; the stored file goes again unless an item took it."""
+    settings = current_scope().settings
+    try:
+        stored = await to_thread.run_sync(_store_upload, settings, file)
+    except MediaError as error:
+        return MediaRefused(str(error), reason=type(error).__name__).to_graphql()
+    payload = None
+    try:
+        payload = await mutate(write, *args, stored, settings)
+    finally:
+        if not isinstance(payload, Item):
+            intake.discard(settings, stored)
+    return payload
+
+
+def _store_upload(settings: Settings, file: Any) -> intake.Stored:
+    """Strawberry hands over Starlette's UploadFile: already spooled to disk past 1 MiB."""
+    return intake.store_stream(settings, file.file, name=file.filename or "upload")
 
 
 def delete_item(session: Session, viewer: Viewer, id: UUID, data_dir: Any) -> UUID:
@@ -113,9 +171,21 @@ def set_tags(
 
 @strawberry.type
 class ItemMutations:
-    @strawberry.mutation
-    async def create_item(self, input: ItemInput) -> ItemPayload:
-        return await mutate(create_item, input)
+    @strawberry.mutation(
+        description="Create an item; `file` (GraphQL multipart request) becomes its audio, "
+        "probed before the item is accepted; a sourceUrl or provider id is ingested instead."
+    )
+    async def create_item(self, input: ItemInput, file: Upload | None = None) -> ItemPayload:
+        if file is None:
+            return await mutate(create_item, input)
+        return await with_upload(file, create_item, input)
+
+    @strawberry.mutation(
+        description="Replace an item's audio by `file`: hashed and probed again, its results "
+        "of the old audio deleted, its ingest run again. Author or administrator only."
+    )
+    async def replace_item_source(self, id: UUID, file: Upload) -> ItemPayload:
+        return await with_upload(file, replace_item_source, id)
 
     @strawberry.mutation
     async def update_item(self, id: UUID, input: ItemInput) -> ItemPayload:

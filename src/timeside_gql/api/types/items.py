@@ -9,6 +9,7 @@ import strawberry
 
 from timeside_gql.api.types.base import as_type, as_types, loaders, maps
 from timeside_gql.api.types.catalog import Provider, Tag
+from timeside_gql.api.types.enums import IngestStatus
 from timeside_gql.api.types.owned import Owned
 from timeside_gql.api.types.series import item_waveform
 from timeside_gql.db import models as m
@@ -38,6 +39,11 @@ class Item(Owned):
     audio_duration: float | None = strawberry.field(description="Seconds.")
     samplerate: int | None
     channels: int | None
+    ingest_status: IngestStatus = strawberry.field(
+        description="Where the ingest of the source stands (hash, probe, waveform); NONE: no "
+        "source yet."
+    )
+    ingest_error: str | None = strawberry.field(description="Why the last ingest failed.")
     provider_id: strawberry.Private[UUID | None]
     waveform = strawberry.field(
         resolver=item_waveform,

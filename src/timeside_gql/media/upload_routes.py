@@ -1,0 +1,155 @@
+"""Streaming uploads over plain HTTP, for files too large for a GraphQL multipart request.
+
+``POST /media/items`` creates an item from the request body; ``PUT /media/items/{id}/source``
+replaces an item's audio (author or administrator). The body is the raw audio (any
+Content-Type), streamed to disk chunk by chunk: never whole in memory. Authentication is the API
+token (``Authorization: Bearer``). Answers are JSON: the item's fields, or ``{"error",
+"reason"}`` with 400, 401, 403, 404, 413 (too large) or 415 (not audio).
+
+``multipart_refusal`` guards GraphQL multipart requests the same way before their body is read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from anyio import to_thread
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from timeside_gql.api.context import bearer_token, viewer_for_token
+from timeside_gql.api.errors import ApiError, Forbidden, InvalidInput, NotFound
+from timeside_gql.api.mutations.base import fetch_owned
+from timeside_gql.api.mutations.items import ItemInput, create_item, replace_item_source
+from timeside_gql.api.permissions import Viewer, require_user
+from timeside_gql.db import models as m
+from timeside_gql.db.errors import InvalidToken
+from timeside_gql.media import intake
+from timeside_gql.media.errors import MediaError, NotAudio, TooLarge
+from timeside_gql.media.storage import upload_limit
+from timeside_gql.settings import Settings
+
+STATUS = {NotAudio: 415, TooLarge: 413}
+API_STATUS = {NotFound: 404, Forbidden: 403, InvalidInput: 400}
+TEXT_FIELDS = ("title", "artist", "album", "description")
+
+
+def multipart_refusal(request: Request, settings: Settings) -> tuple[int, str] | None:
+    """Why a GraphQL multipart request is refused before its body is read, or None.
+
+    Browsers send cross-site multipart forms without a preflight (CSRF), but never with an
+    ``Authorization`` header, which every upload needs anyway.
+    """
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return None
+    if not request.headers.get("authorization"):
+        return 401, "multipart requests need an Authorization header"
+    if _declared_size(request) > upload_limit(settings) + (1 << 20):  # + the form's own fields
+        return 413, f"larger than the upload limit of {settings.max_upload_mb} MiB"
+    return None
+
+
+def _declared_size(request: Request) -> int:
+    try:
+        return int(request.headers.get("content-length", "0"))
+    except ValueError:
+        return 0
+
+
+def _error(status: int, message: str, reason: str) -> JSONResponse:
+    return JSONResponse({"error": message, "reason": reason}, status_code=status)
+
+
+def _item_json(item: m.Item) -> dict[str, Any]:
+    fields = ("title", "artist", "album", "sha1", "mime_type", "audio_duration", "samplerate")
+    body: dict[str, Any] = {"id": str(item.id), "channels": item.channels}
+    body |= {name: getattr(item, name) for name in fields}
+    body["ingest_status"] = item.ingest_status.value
+    return body
+
+
+async def _viewer(request: Request) -> Viewer:
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise PermissionError("send the API token as Authorization: Bearer <token>")
+    try:
+        viewer = await viewer_for_token(request.app.state.sessions, token)
+    except InvalidToken as exc:
+        raise PermissionError(str(exc)) from exc
+    return viewer
+
+
+def _write(
+    sessions: sessionmaker[Session], write: Callable[..., Any], viewer: Viewer, *args: Any
+) -> Any:
+    """``write(session, viewer, *args)`` as one transaction (hooks run after its commit)."""
+    with sessions() as session, session.begin():
+        return write(session, viewer, *args)
+
+
+async def _receive(
+    request: Request, check: Callable[..., None], write: Any, *args: Any, created: bool
+) -> JSONResponse:
+    """Authenticate, ``check`` the rights before reading the body, stream it in, then run
+    ``write``; a refused write leaves no file behind."""
+    settings: Settings = request.app.state.settings
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    try:
+        viewer = await _viewer(request)
+    except PermissionError as exc:
+        return _error(401, str(exc), "Unauthenticated")
+    if _declared_size(request) > upload_limit(settings):
+        limit = settings.max_upload_mb
+        return _error(413, f"larger than the upload limit of {limit} MiB", "TooLarge")
+    name = request.query_params.get("filename") or "upload"
+    try:
+        await to_thread.run_sync(_write, sessions, check, viewer)
+        stored = await intake.store_chunks(settings, request.stream(), name=name)
+        with intake.removed_on_failure(settings, stored):
+            work = partial(_write, sessions, write, viewer, *args, stored, settings)
+            item = await to_thread.run_sync(work)
+    except MediaError as exc:
+        return _error(STATUS.get(type(exc), 400), str(exc), type(exc).__name__)
+    except ApiError as exc:
+        return _error(API_STATUS.get(type(exc), 400), exc.message, type(exc).__name__)
+    return JSONResponse(_item_json(item), status_code=201 if created else 200)
+
+
+def _may_create(session: Session, viewer: Viewer) -> None:
+    require_user(viewer)
+
+
+def _may_replace(item_id: uuid.UUID, session: Session, viewer: Viewer) -> None:
+    fetch_owned(session, viewer, m.Item, item_id)
+
+
+async def create(request: Request) -> JSONResponse:
+    """POST /media/items?title=&artist=&album=&description=&is_public=&filename="""
+    params = request.query_params
+    fields: dict[str, Any] = {name: params[name] for name in TEXT_FIELDS if name in params}
+    if "is_public" in params:
+        fields["is_public"] = params["is_public"].lower() in {"1", "true", "yes"}
+    data = ItemInput(**fields)
+    return await _receive(request, _may_create, create_item, data, created=True)
+
+
+async def replace(request: Request) -> JSONResponse:
+    """PUT /media/items/{id}/source?filename="""
+    try:
+        item_id = uuid.UUID(request.path_params["id"])
+    except ValueError:
+        return _error(404, "no such item", "NotFound")
+    check = partial(_may_replace, item_id)
+    return await _receive(request, check, replace_item_source, item_id, created=False)
+
+
+routes: list[BaseRoute] = [
+    Route("/media/items", create, methods=["POST"]),
+    Route("/media/items/{id}/source", replace, methods=["PUT", "POST"]),
+]
