@@ -177,7 +177,7 @@ def _stream(
     address = f"[{target.address}]" if ":" in target.address else target.address
     netloc = f"{address}:{parts.port}" if parts.port else address
     direct = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-    host_header = f"{target.host}:{parts.port}" if parts.port else target.host
+    host_header = parts.netloc.rpartition("@")[2]  # as written ([::1]:8080), no credentials
     fetcher.check_limits(target.url, 0, deadline)
     remaining = deadline - time.monotonic()
     request = client.build_request(
