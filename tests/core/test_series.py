@@ -6,6 +6,7 @@ import doctest
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import pytest
 
@@ -66,6 +67,15 @@ def test_waveform_pyramid_of_a_real_sine(tmp_path: Path) -> None:
     levels = [(r, r.data) for r in outcome.results or []]
     assert len(levels) >= 3
     envelope, level = series.waveform(levels=levels, pixels=16)
+    hdf5.write(tmp_path / "peaks.hdf5", outcome.results or [])
+    with h5py.File(tmp_path / "peaks.hdf5", "r") as h5:  # brief reads place frames the same
+        brief = [hdf5.read_lazy(h5, rid, brief=True) for rid in h5]
+        assert [b.meta.data_object.frame_metadata for b in brief] == [
+            r.data_object.frame_metadata for r, _ in levels
+        ]
+        stored, _ = series.waveform(levels=[(b.meta, b.data) for b in brief], pixels=16)
+    np.testing.assert_array_equal(stored.maxs, envelope.maxs)
+    np.testing.assert_array_equal(stored.times, envelope.times)
     assert envelope.points == 16 and level == 1  # 32 buckets of 1024 samples
     np.testing.assert_allclose(envelope.mins, -0.5, atol=2e-3)
     np.testing.assert_allclose(envelope.maxs, 0.5, atol=2e-3)
@@ -123,8 +133,6 @@ def test_hdf5_lazy_read_equals_the_in_memory_window(tmp_path: Path) -> None:
         data_object=DataObject(label=[3], label_metadata=LabelMetadata(label={3: "D# major"})),
     )
     path = hdf5.write(tmp_path / "r.hdf5", [feature, key])
-    import h5py
-
     with h5py.File(path, "r") as h5:
         lazy = hdf5.read_lazy(h5, "mfcc")
         assert lazy.meta.data.size == 0 and lazy.data.shape == (5000, 12)

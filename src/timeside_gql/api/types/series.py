@@ -242,7 +242,7 @@ def read_waveform(result: StoredResult, args: WaveformArgs, settings: Settings) 
     with _open(result, settings) as h5:
         if h5 is None:
             return None
-        levels = [hdf5.read_lazy(h5, rid) for rid in h5 if core.is_peaks(rid)]
+        levels = [hdf5.read_lazy(h5, rid, brief=True) for rid in h5 if core.is_peaks(rid)]
         if not levels:
             raise ClientError(f"result {result.id} holds no waveform peaks")
         envelope, level = _core(
