@@ -7,6 +7,7 @@ TIMESIDE_REQUIRE_SERVICES=1 (set by .ci/run) a missing service fails the run ins
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from typing import NoReturn
 from urllib.parse import urlparse
@@ -18,6 +19,7 @@ POSTGRES_URL = os.environ.get(
     "TIMESIDE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("TIMESIDE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CHROMIUM = os.environ.get("TIMESIDE_TEST_CHROMIUM", "/usr/bin/chromium")
 
 
 def _reachable(url: str, default_port: int) -> bool:
@@ -57,11 +59,16 @@ def need_redis() -> str:
     return REDIS_URL
 
 
-CHROMIUM = os.environ.get("TIMESIDE_TEST_CHROMIUM", "/usr/bin/chromium")
-
-
 def need_chromium() -> str:
     """Debian's Chromium for the browser tests (Playwright cannot download its own here)."""
     if not os.access(CHROMIUM, os.X_OK):
         unavailable(f"Chromium is not installed at {CHROMIUM}", "apt-get install chromium")
     return CHROMIUM
+
+
+def need_npm() -> str:
+    """Node.js and npm, for the TypeScript example (generated types, type check)."""
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        unavailable("node and npm are not on PATH", "install Node.js 20 or newer")
+    return npm
