@@ -162,6 +162,13 @@ def test_deezer_unknown_track(fetcher: Fetcher, tmp_path: Path) -> None:
         get_provider("deezer_preview").download(ref, tmp_path, fetcher)
 
 
+def test_deezer_api_troubles_are_download_errors(web: FakeWeb, fetcher: Fetcher) -> None:
+    web.tracks["4"] = {"error": {"type": "Exception", "message": "Quota limit exceeded", "code": 4}}
+    ref = resolve(provider="deezer_preview", external_id="4")
+    with pytest.raises(DownloadError, match="Deezer API error for track 4: Quota limit exceeded"):
+        get_provider("deezer_preview").metadata(ref, fetcher)
+
+
 def test_deezer_api_is_checked_like_any_url(web: FakeWeb) -> None:
     guarded = Fetcher(timeout_s=10, max_bytes=2**20, allow_private=False, deezer_api_url=web.base)
     with pytest.raises(UnsafeURL):

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from timeside_gql.media.fetch import Fetcher
 
 # deezer.com/track/3135556, deezer.com/fr/track/3135556, deezer.com/en-gb/track/3135556/
+_NO_DATA = 800  # the API's error code for an id it does not know
 _TRACK_PATH = re.compile(r"^/(?:[a-z]{2}(?:-[a-z]{2})?/)?track/(\d+)/?$", re.IGNORECASE)
 
 
@@ -45,13 +46,17 @@ class _Deezer(Provider):
         )
 
     def track(self, ref: SourceRef, fetcher: Fetcher) -> dict[str, Any]:
-        """The API's track object; Deezer answers 200 with an ``error`` object for unknown ids."""
+        """The API's track object. Deezer answers 200 with an ``error`` object, code 800 for
+        an unknown id, others for its own troubles (quota: code 4), which are not the user's."""
         data = fetcher.get_json(f"{fetcher.deezer_api_url.rstrip('/')}/track/{ref.external_id}")
         if not isinstance(data, dict):
             raise DownloadError(f"Deezer answered something else than a track for {ref.url}")
         if "error" in data:
-            message = (data["error"] or {}).get("message", "error")
-            raise UnknownSource(f"Deezer has no track {ref.external_id} ({message})")
+            error = data["error"] or {}
+            message = error.get("message", "error")
+            if error.get("code") == _NO_DATA:
+                raise UnknownSource(f"Deezer has no track {ref.external_id} ({message})")
+            raise DownloadError(f"Deezer API error for track {ref.external_id}: {message}")
         return data
 
 
