@@ -28,6 +28,7 @@ from timeside_gql.db.engine import create_engine, session_scope
 from timeside_gql.db.errors import InvalidToken
 from timeside_gql.db.providers import sync_providers
 from timeside_gql.jobs.runtime import job_runtime
+from timeside_gql.media.routes import routes as media_routes
 from timeside_gql.media.upload_routes import multipart_refusal
 from timeside_gql.media.upload_routes import routes as upload_routes
 from timeside_gql.settings import Settings, get_settings
@@ -109,7 +110,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         )
     app = Starlette(
         debug=settings.debug,
-        routes=[Route("/graphql", graphql), WebSocketRoute("/graphql", graphql)],
+        routes=[
+            Route("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql),
+            *media_routes,
+        ],
         middleware=middleware,
         lifespan=lifespan,
     )

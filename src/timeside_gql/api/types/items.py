@@ -7,6 +7,7 @@ from uuid import UUID
 
 import strawberry
 
+from timeside_gql.api.types import media_urls
 from timeside_gql.api.types.base import as_type, as_types, loaders, maps
 from timeside_gql.api.types.catalog import Provider, Tag
 from timeside_gql.api.types.enums import IngestStatus
@@ -50,6 +51,8 @@ class Item(Owned):
         description="Min/max peaks over [start, stop) seconds in at most `pixels` columns, "
         "from the item's waveform result; null until it is done.",
     )
+    stream_url = media_urls.field(media_urls.stream_url)
+    audio_url = media_urls.field(media_urls.audio_url)
 
     @strawberry.field
     async def provider(self) -> Provider | None:

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import strawberry
 
+from timeside_gql.api.types import media_urls
 from timeside_gql.api.types.base import Entity, as_type, as_types, loaders, maps
 from timeside_gql.api.types.catalog import Preset
 from timeside_gql.api.types.enums import JobStatus, ResultStatus, TaskStatus
@@ -107,6 +108,8 @@ class Result(Entity):
         description="An output (default: the main one) over [start, stop) seconds, decimated "
         "to at most maxPoints points (TIMESIDE_MAX_SERIES_POINTS); null until done.",
     )
+    file_url = media_urls.field(media_urls.file_url)
+    visual_url = media_urls.field(media_urls.visual_url)
 
     @strawberry.field
     async def item(self) -> Annotated[Item, _ITEMS]:

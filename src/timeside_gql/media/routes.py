@@ -1,0 +1,216 @@
+"""Media over HTTP: an item's source and transcodes, a result's files and pictures.
+
+Every route authenticates with media.access (bearer token or signed URL) and answers 404 for
+what the viewer may not see. Files on disk go through Starlette's FileResponse, which serves
+HTTP Range (single and multiple ranges, suffix and open ranges, 416 with ``bytes */size``),
+HEAD and If-Range; the ETag is the item's sha1 or the result's cache key, so it changes exactly
+when the content does.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from anyio import to_thread
+from sqlmodel import Session, select
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from timeside_gql.api.permissions import Viewer
+from timeside_gql.core.decode import DecodeError
+from timeside_gql.core.encoders import EncodeError, get_format, transcode_chunks
+from timeside_gql.db import models as m
+from timeside_gql.jobs.execution import JobError
+from timeside_gql.media import deliver
+from timeside_gql.media.access import app_services, get_visible, viewer_for_request
+from timeside_gql.media.derived import (
+    ComputeFailed,
+    NoAudio,
+    encoder_pids,
+    source_file,
+    transcode_result,
+)
+
+T = TypeVar("T")
+_UNSAFE = re.compile(r"[^\w\-]+")
+
+
+def safe_filename(title: str, extension: str) -> str:
+    """A download name from a title: runs of anything but letters, digits and ``-`` become
+    ``_``, so no path, quote or dot survives."""
+    stem = _UNSAFE.sub("_", title).strip("_")[:100] or "audio"
+    return f"{stem}.{extension}"
+
+
+async def _read(request: Request, load: Callable[[Session, Viewer], T]) -> T:
+    """Authenticate the request, then run ``load`` in a worker thread with a session."""
+    settings, sessions = app_services(request)
+    viewer = await viewer_for_request(request, settings, sessions)
+
+    def run() -> T:
+        with sessions() as session:
+            return load(session, viewer)
+
+    return await to_thread.run_sync(run)
+
+
+def _item(request: Request) -> Callable[[Session, Viewer], m.Item]:
+    return lambda session, viewer: get_visible(session, m.Item, request.path_params["id"], viewer)
+
+
+def _audio_of(request: Request, item: m.Item) -> Path:
+    settings, _ = app_services(request)
+    try:
+        return source_file(settings, item)
+    except NoAudio as exc:
+        raise HTTPException(404, str(exc)) from exc
+
+
+def _file(path: Path, media_type: str, etag: str, filename: str) -> FileResponse:
+    return FileResponse(
+        path,
+        media_type=media_type,
+        filename=filename,
+        content_disposition_type="inline",
+        headers={"etag": f'"{etag}"'},
+    )
+
+
+async def item_source(request: Request) -> Response:
+    """The original file, as uploaded or downloaded."""
+    item = await _read(request, _item(request))
+    path = _audio_of(request, item)
+    media_type = item.mime_type or "application/octet-stream"
+    return _file(path, media_type, str(item.sha1), safe_filename(item.title, path.suffix[1:]))
+
+
+def _float_param(request: Request, name: str) -> float | None:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise HTTPException(400, f"{name} must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise HTTPException(400, f"{name} must be a finite number >= 0, got {value!r}")
+    return number
+
+
+def _window(request: Request, duration: float | None) -> tuple[float | None, float | None]:
+    """``start``/``stop`` in seconds, checked against each other and the item's duration."""
+    start, stop = _float_param(request, "start"), _float_param(request, "stop")
+    if start is not None and stop is not None and stop <= start:
+        raise HTTPException(400, f"stop ({stop}) must be after start ({start})")
+    if start is not None and duration is not None and start >= duration:
+        raise HTTPException(400, f"start ({start}) is past the end ({duration:.3f} s)")
+    return start, stop
+
+
+async def item_audio(request: Request) -> Response:
+    """The item transcoded: whole (cached as an encoder Result) or a segment (streamed)."""
+    fmt = request.path_params["fmt"]
+    pids = encoder_pids()
+    if fmt not in pids:
+        raise HTTPException(404, f"unknown audio format {fmt!r} (formats: {', '.join(pids)})")
+    item = await _read(request, _item(request))
+    path = _audio_of(request, item)
+    start, stop = _window(request, item.audio_duration)
+    spec = get_format(fmt)
+    filename = safe_filename(item.title, spec.extension)
+    if not start and stop is None:
+        settings, sessions = app_services(request)
+        engine = sessions.kw["bind"]
+        try:
+            result = await to_thread.run_sync(transcode_result, engine, settings, item.id, fmt)
+        except (ComputeFailed, JobError) as exc:
+            raise HTTPException(500, f"transcoding failed: {exc}") from exc
+        file = settings.data_dir / str(result.file_path)
+        return _file(file, spec.mime_type, str(result.cache_key), filename)
+    try:
+        chunks = await to_thread.run_sync(
+            lambda: transcode_chunks(path, fmt, start=start or 0.0, stop=stop)
+        )
+    except (DecodeError, EncodeError) as exc:
+        raise HTTPException(400, f"cannot transcode this segment: {exc}") from exc
+    disposition = {"content-disposition": f'inline; filename="{filename}"'}
+    return StreamingResponse(chunks, media_type=spec.mime_type, headers=disposition)
+
+
+def _result(request: Request) -> Callable[[Session, Viewer], tuple[m.Result, m.Item, str]]:
+    """The result (visible with its item), its item and its processor's pid."""
+
+    def load(session: Session, viewer: Viewer) -> tuple[m.Result, m.Item, str]:
+        result = get_visible(session, m.Result, request.path_params["id"], viewer)
+        item = session.get_one(m.Item, result.item_id)
+        query = select(m.Processor.pid).join(m.Preset).where(m.Preset.id == result.preset_id)
+        return result, item, session.exec(query).one()
+
+    return load
+
+
+async def result_file(request: Request) -> Response:
+    """The result as HDF5, JSON, YAML, XML, CSV, NPZ, or its product file (PNG, audio)."""
+    result, item, pid = await _read(request, _result(request))
+    settings, _ = app_services(request)
+    fmt = request.path_params["fmt"]
+    output = request.query_params.get("output") or None
+    payload = await _deliver(deliver.result_file, settings.data_dir, result, fmt, output)
+    filename = safe_filename(f"{item.title}-{pid}", fmt)
+    if payload.path is not None:
+        return _file(payload.path, payload.media_type, str(result.cache_key), filename)
+    disposition = {"content-disposition": f'attachment; filename="{filename}"'}
+    return Response(payload.data, media_type=payload.media_type, headers=disposition)
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise HTTPException(400, f"{name} must be an integer, got {value!r}") from None
+
+
+async def result_visual(request: Request) -> Response:
+    """A picture of the result over a time window, at the requested size."""
+    result, item, _ = await _read(request, _result(request))
+    settings, _ = app_services(request)
+    width, height = deliver.DEFAULT_SIZE
+    png = await _deliver(
+        deliver.visual,
+        settings.data_dir,
+        result,
+        duration=item.audio_duration,
+        width=_int_param(request, "width", width),
+        height=_int_param(request, "height", height),
+        start=_float_param(request, "start"),
+        stop=_float_param(request, "stop"),
+        output=request.query_params.get("output") or None,
+    )
+    return Response(png, media_type="image/png")
+
+
+async def _deliver(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a media.deliver function in a thread; its errors become 404 and 400."""
+    try:
+        return await to_thread.run_sync(lambda: func(*args, **kwargs))
+    except deliver.Unavailable as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except deliver.BadRequest as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+
+routes: list[BaseRoute] = [
+    Route("/media/items/{id:uuid}/source", item_source, methods=["GET", "HEAD"]),
+    Route("/media/items/{id:uuid}/audio.{fmt}", item_audio, methods=["GET", "HEAD"]),
+    Route("/media/results/{id:uuid}.{fmt}", result_file, methods=["GET", "HEAD"]),
+    Route("/media/results/{id:uuid}/visual.png", result_visual, methods=["GET"]),
+]

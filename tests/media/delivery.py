@@ -1,0 +1,92 @@
+"""A delivery world: real audio items (synthesized with soundfile) owned by alice, private and
+public, with real results computed by the core pipeline through media.derived (the same rows
+and files as jobs)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import soundfile as sf
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from timeside_gql.api.permissions import Viewer
+from timeside_gql.core.decode import probe
+from timeside_gql.db.models import Item, Result
+from timeside_gql.db.presets import default_preset
+from timeside_gql.media.derived import ensure_result
+from timeside_gql.media.signing import signed_url
+from timeside_gql.settings import Settings
+
+SAMPLERATE = 44100
+SECONDS = 3.0
+
+
+def sine_wav(path: Path, *, fade_in: bool = False, freq: float = 440.0) -> Path:
+    """A stereo sine at amplitude 0.5 (left at ``freq``, right an octave up), 16-bit WAV;
+    ``fade_in`` ramps it up from silence over the whole length."""
+    t = np.arange(round(SECONDS * SAMPLERATE)) / SAMPLERATE
+    gain = 0.5 * (t / SECONDS if fade_in else np.ones_like(t))
+    stereo = gain[:, None] * np.stack(
+        [np.sin(2 * np.pi * freq * t), np.sin(4 * np.pi * freq * t)], axis=1
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, stereo, SAMPLERATE, subtype="PCM_16")
+    return path
+
+
+def add_item(
+    engine: Engine,
+    settings: Settings,
+    owner: uuid.UUID,
+    *,
+    public: bool,
+    title: str = "A sine",
+    fade_in: bool = False,
+) -> Item:
+    """An ingested item (sha1, mime type, duration filled as ingest does) on a fresh WAV."""
+    relative = f"media/{uuid.uuid4().hex}.wav"
+    info = probe(sine_wav(settings.data_dir / relative, fade_in=fade_in))
+    with Session(engine, expire_on_commit=False) as session:
+        item = Item(
+            title=title,
+            source_file=relative,
+            sha1=info.sha1,
+            mime_type=info.mime_type,
+            audio_duration=info.duration,
+            samplerate=info.samplerate,
+            channels=info.channels,
+            author_id=owner,
+            is_public=public,
+        )
+        session.add(item)
+        session.commit()
+    return item
+
+
+def compute(engine: Engine, settings: Settings, item: Item, pid: str) -> Result:
+    """The done result of ``pid`` (default parameters) on ``item``, computed for real."""
+    with Session(engine, expire_on_commit=False) as session:
+        preset_id = default_preset(session, pid).id
+        session.commit()
+    return ensure_result(engine, settings, item, preset_id)
+
+
+@dataclass(frozen=True)
+class World:
+    private: Item
+    public: Item
+
+
+def signed(settings: Settings, path: str, user_id: uuid.UUID | None, **params: object) -> str:
+    """A signed URL for ``path`` as the given user (None: anonymous)."""
+    return signed_url(settings, path, Viewer(user_id=user_id), params)
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
