@@ -80,7 +80,13 @@ class RichSteps:
 def _steps() -> Iterator[RichSteps]:
     console = Console(stderr=True)
     columns = (TextColumn("{task.description:>9}"), BarColumn(), TaskProgressColumn())
-    with Progress(*columns, TimeRemainingColumn(), console=console, transient=True) as progress:
+    with Progress(
+        *columns,
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,  # bars on a terminal; logs get the summary only
+    ) as progress:
         yield RichSteps(progress)
 
 

@@ -165,9 +165,13 @@ class ArchiveReader:
         self.path = path
         try:
             self.tar = tarfile.open(path, "r:")  # noqa: SIM115 (closed by close)
-            members = self.tar.getmembers()
         except (tarfile.TarError, OSError) as error:
             raise NotAnArchive(f"{path} is not a readable tar archive ({error})") from None
+        try:
+            members = self.tar.getmembers()
+        except (tarfile.TarError, OSError) as error:
+            self.tar.close()
+            raise TruncatedArchive(f"{path} ends early, it is truncated ({error})") from None
         self.members = {m.name: m for m in members if m.isfile()}
         self.manifest = self._manifest()
         self._check_members()
