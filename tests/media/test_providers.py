@@ -22,6 +22,7 @@ from timeside_gql.media.providers import (
     get_provider,
     resolve,
 )
+from timeside_gql.media.providers.youtube import metadata_from_info
 from timeside_gql.media.ytdlp import ytdlp_download, ytdlp_info
 
 YT = "dQw4w9WgXcQ"
@@ -212,8 +213,14 @@ def test_ytdlp_downloads_the_audio_as_is(
 
 
 def test_ytdlp_metadata(web: FakeWeb, fetcher: Fetcher) -> None:
-    info = ytdlp_info(web.url("/media/song.webm"), fetcher, ("generic",))
-    assert (info["title"], info["webpage_url"]) == ("song", web.url("/media/song.webm"))
+    url = web.url("/media/song.webm")
+    info = ytdlp_info(url, fetcher, ("generic",))
+    assert metadata_from_info(info, url) == Metadata(title="song", external_uri=url)
+    music = {**info, "artist": "Band", "uploader": "Label", "duration": 61, "thumbnail": "t.jpg"}
+    assert metadata_from_info(music, url) == Metadata(
+        title="song", artist="Band", duration=61.0, picture_url="t.jpg", external_uri=url
+    )
+    assert metadata_from_info({**info, "uploader": "Label"}, url).artist == "Label"
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from timeside_gql.media.providers.base import Metadata, Provider, SourceRef
@@ -47,17 +47,21 @@ class YouTube(Provider):
         return SourceRef(self.pid, external_id, f"https://www.youtube.com/watch?v={external_id}")
 
     def metadata(self, ref: SourceRef, fetcher: Fetcher) -> Metadata:
-        info = ytdlp_info(ref.url, fetcher, _EXTRACTORS)
-        duration = info.get("duration")
-        return Metadata(
-            title=info.get("title") or "",
-            artist=info.get("artist") or info.get("uploader") or "",
-            album=info.get("album") or "",
-            description=info.get("description") or "",
-            duration=float(duration) if duration else None,
-            picture_url=info.get("thumbnail") or None,
-            external_uri=info.get("webpage_url") or ref.url,
-        )
+        return metadata_from_info(ytdlp_info(ref.url, fetcher, _EXTRACTORS), ref.url)
 
     def download(self, ref: SourceRef, dest_dir: Path, fetcher: Fetcher) -> Path:
         return ytdlp_download(ref.url, dest_dir, fetcher, _EXTRACTORS)
+
+
+def metadata_from_info(info: dict[str, Any], url: str) -> Metadata:
+    """yt-dlp's info dict as our fields; music videos carry artist/album, others an uploader."""
+    duration = info.get("duration")
+    return Metadata(
+        title=info.get("title") or "",
+        artist=info.get("artist") or info.get("uploader") or "",
+        album=info.get("album") or "",
+        description=info.get("description") or "",
+        duration=float(duration) if duration else None,
+        picture_url=info.get("thumbnail") or None,
+        external_uri=info.get("webpage_url") or url,
+    )
