@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 # Each module exposes ``register(subparsers)``; the subparser sets ``func(args) -> int | None``.
-COMMAND_MODULES: tuple[str, ...] = ("admin", "server", "worker", "analyze", "portability")
+COMMAND_MODULES: tuple[str, ...] = ("admin", "server", "worker", "analyze", "portability", "media")
 
 
 def build_parser() -> argparse.ArgumentParser:
