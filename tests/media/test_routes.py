@@ -302,6 +302,16 @@ def test_segment_streams_while_it_encodes(client, engine, world, tmp_path, fmt):
     assert result_count(engine) == 0  # segments are not cached
 
 
+def test_head_of_a_segment_encodes_nothing(client, world):
+    head = client.head(f"/media/items/{world.public.id}/audio.mp3?start=1&stop=2")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == "audio/mpeg"
+    assert "content-length" not in head.headers
+    assert (
+        client.head(f"/media/items/{world.public.id}/audio.mp3?start=2&stop=1").status_code == 400
+    )
+
+
 @pytest.mark.parametrize(
     ("query", "status", "message"),
     [

@@ -133,13 +133,17 @@ async def item_audio(request: Request) -> Response:
             raise HTTPException(500, f"transcoding failed: {exc}") from exc
         file = settings.data_dir / str(result.file_path)
         return _file(file, spec.mime_type, str(result.cache_key), filename)
+    disposition = {"content-disposition": f'inline; filename="{filename}"'}
+    if request.method == "HEAD":  # the length is known only once encoded: none is sent
+        head = Response(media_type=spec.mime_type, headers=disposition)
+        del head.headers["content-length"]
+        return head
     try:
         chunks = await to_thread.run_sync(
             lambda: transcode_chunks(path, fmt, start=start or 0.0, stop=stop)
         )
     except (DecodeError, EncodeError) as exc:
         raise HTTPException(400, f"cannot transcode this segment: {exc}") from exc
-    disposition = {"content-disposition": f'inline; filename="{filename}"'}
     return StreamingResponse(chunks, media_type=spec.mime_type, headers=disposition)
 
 
