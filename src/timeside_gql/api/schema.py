@@ -12,6 +12,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from timeside_gql.api.corpus import CorpusQueries
@@ -20,6 +21,7 @@ from timeside_gql.api.mutations import Mutation
 from timeside_gql.api.queries import Query as BaseQuery
 from timeside_gql.api.scope import DatabaseExtension
 from timeside_gql.api.subscriptions import Subscription
+from timeside_gql.api.types.series import NUMBERS_SCALAR, Numbers
 from timeside_gql.settings import Settings
 
 
@@ -45,6 +47,7 @@ def _schema(extensions: list[Any]) -> Schema:
         subscription=Subscription,
         types=ERROR_TYPES,
         extensions=extensions,
+        config=StrawberryConfig(scalar_map={Numbers: NUMBERS_SCALAR}),
     )
 
 

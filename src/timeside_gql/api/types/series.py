@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, NewType, Protocol, TypeVar
 from uuid import UUID
 
 import h5py
@@ -37,6 +37,22 @@ from timeside_gql.db import models as m
 from timeside_gql.settings import Settings
 
 T = TypeVar("T")
+
+Numbers = NewType("Numbers", list)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+#: In the schema's ``scalar_map``: arrays that a [Float] list would serialise one number at a
+#: time (several times slower on the thousands of values a player asks for).
+NUMBERS_SCALAR = strawberry.scalar(
+    name="Numbers",
+    description="A JSON array of numbers, null where a value is not a number.",
+    serialize=_same,
+    parse_value=_same,
+)
 
 
 class StoredResult(Protocol):
@@ -102,23 +118,23 @@ class Series:
     reduction: str = strawberry.field(description="`none`, `mean`, `minmax` or `mode`.")
     step: float | None = strawberry.field(description="Mean seconds between framewise points.")
     dimensions: int = strawberry.field(description="Numbers per point in `values`, `min`, `max`.")
-    times: list[float] = strawberry.field(
+    times: Numbers = strawberry.field(
         description="Seconds: the centre of each point's frames; event and segment starts."
     )
-    durations: list[float] | None = strawberry.field(description="Segment durations.")
-    values: list[float | None] | None = strawberry.field(
+    durations: Numbers | None = strawberry.field(description="Segment durations.")
+    values: Numbers | None = strawberry.field(
         description="`dimensions` numbers per point, row after row; null where not a number."
     )
-    min: list[float | None] | None
-    max: list[float | None] | None
+    min: Numbers | None
+    max: Numbers | None
     labels: list[int] | None = strawberry.field(description="Label id of each point.")
     label_names: list[LabelName]
 
 
 @strawberry.type(description="Min and max of one channel per column.")
 class WaveformChannel:
-    min: list[float]
-    max: list[float]
+    min: Numbers
+    max: Numbers
 
 
 @strawberry.type(
@@ -132,9 +148,9 @@ class Waveform:
     step: float = strawberry.field(description="Mean seconds per column.")
     level: int = strawberry.field(description="Pyramid level read (0: finest).")
     samples_per_peak: int = strawberry.field(description="Samples per bucket at that level.")
-    times: list[float]
-    min: list[float] = strawberry.field(description="Over every channel (or the mono downmix).")
-    max: list[float]
+    times: Numbers
+    min: Numbers = strawberry.field(description="Over every channel (or the mono downmix).")
+    max: Numbers
     channels: list[WaveformChannel] = strawberry.field(
         description="Per channel when the result kept channels; else the downmix alone."
     )
@@ -266,15 +282,15 @@ def _core(function: Callable[..., T], **kwargs: Any) -> T:
 # numpy to GraphQL
 
 
-def _floats(array: np.ndarray | None) -> list[float | None] | None:
-    """Row after row; NaN (not a GraphQL Float) becomes null."""
+def _floats(array: np.ndarray | None) -> Numbers | None:
+    """Row after row; NaN (not JSON) becomes null."""
     if array is None:
         return None
     flat = np.asarray(array, dtype=np.float64).ravel()
     plain: list[Any] = flat.tolist()
     if np.isnan(flat).any():
-        return [None if math.isnan(x) else x for x in plain]
-    return plain
+        return Numbers([None if math.isnan(x) else x for x in plain])
+    return Numbers(plain)
 
 
 def _label_names(meta: AnalyzerResult) -> list[LabelName]:
