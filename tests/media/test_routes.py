@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from timeside_gql.core.decode import load
 from timeside_gql.core.encoders import FORMATS
 from timeside_gql.db.models import Result, ResultStatus, User
 from timeside_gql.db.presets import default_preset
+from timeside_gql.jobs import execution
 from timeside_gql.media.signing import sign
 from timeside_gql.settings import Settings
 
@@ -271,6 +273,23 @@ def test_whole_transcode_is_cached_as_an_encoder_result(
     assert not list(settings.results_dir.glob("**/.*.tmp")) and not list(
         settings.results_dir.glob(".work-*")
     )
+
+
+def test_concurrent_requests_encode_once(client, engine, world, monkeypatch):
+    runs = []
+    real_run = execution.pipeline.run
+
+    def counting_run(*args, **kwargs):
+        runs.append(args[1])
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(execution.pipeline, "run", counting_run)
+    url = f"/media/items/{world.public.id}/audio.opus"
+    with ThreadPoolExecutor(4) as pool:
+        bodies = [r.content for r in pool.map(client.get, [url] * 4)]
+    assert len(runs) == 1 and runs[0][0][0] == "opus_encoder"
+    assert len(set(bodies)) == 1 and len(bodies[0]) > 1000
+    assert result_count(engine) == 1
 
 
 def test_cached_transcode_is_redone_for_a_new_source(client, engine, world, settings):

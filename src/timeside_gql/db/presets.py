@@ -51,6 +51,10 @@ def default_preset(session: Session, pid: str) -> Preset:
     query = select(Processor).where(Processor.pid == pid, Processor.version == version)
     processor = session.exec(query).first()
     if processor is None:  # the registry was not synced since this version was installed
-        sync_from_registry(session)
+        try:
+            with session.begin_nested():
+                sync_from_registry(session)
+        except IntegrityError:  # synced meanwhile by a concurrent transaction
+            pass
         processor = session.exec(query).one()
     return preset_for(session, processor, {})
