@@ -10,6 +10,7 @@ import pytest
 from tests.portability.world import Instance, make_instance, populate
 from timeside_gql.portability.closure import DumpOptions
 from timeside_gql.portability.dump import dump
+from timeside_gql.portability.load import load
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +46,17 @@ def new_instance(
         instance.dispose()
         if instance.url.startswith("postgresql"):
             request.getfixturevalue("postgres_server").drop(instance.url)
+
+
+@pytest.fixture
+def origin_and_copy(tmp_path: Path) -> Iterator[tuple[Instance, Instance]]:
+    """A populated instance of its own (tests change it) and a full copy made by dump/load."""
+    origin = make_instance("sqlite", tmp_path / "origin")
+    populate(origin)
+    copy = make_instance("sqlite", tmp_path / "copy")
+    first = tmp_path / "first.tar"
+    dump(origin.engine, origin.data_dir, first, DumpOptions(with_users=True))
+    load(copy.engine, copy.data_dir, first)
+    yield origin, copy
+    origin.dispose()
+    copy.dispose()

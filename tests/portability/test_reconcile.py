@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
-from tests.portability.world import Instance, make_instance, populate, rows, tables
+from tests.portability.world import Instance, rows, tables
 from timeside_gql.core.params import parameters_hash
 from timeside_gql.core.registry import all_processors
 from timeside_gql.db.engine import session_scope
@@ -74,14 +74,10 @@ def _version(pid: str) -> str:
     return next(str(p.version) for p in all_processors() if p.pid == pid)
 
 
-def test_newer_row_wins_either_way(tmp_path: Path) -> None:
-    origin = make_instance("sqlite", tmp_path / "origin")
-    populate(origin)
-    copy = make_instance("sqlite", tmp_path / "copy")
-    first = tmp_path / "first.tar"
-    dump(origin.engine, origin.data_dir, first, DumpOptions(with_users=True))
-    load(copy.engine, copy.data_dir, first)
-
+def test_newer_row_wins_either_way(
+    origin_and_copy: tuple[Instance, Instance], tmp_path: Path
+) -> None:
+    origin, copy = origin_and_copy
     time.sleep(0.01)
     retitle(origin, origin.ids["a"], "a from origin")  # newer in the archive: taken
     retitle(copy, origin.ids["c"], "c edited on the copy")  # newer on the target: kept

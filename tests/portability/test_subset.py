@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from tests.portability.world import Instance, files, make_instance, populate, rows, tables
+from tests.portability.world import Instance, files, rows, tables
 from timeside_gql.db.engine import session_scope
 from timeside_gql.db.models import Item, ItemTag, Preset, Result, Tag
 from timeside_gql.db.types import utcnow
@@ -106,14 +106,10 @@ def test_unknown_selection_is_refused(source: Instance, tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())
 
 
-def test_since_dump_brings_an_older_copy_up_to_date(tmp_path: Path) -> None:
-    origin = make_instance("sqlite", tmp_path / "origin")
-    populate(origin)
-    copy = make_instance("sqlite", tmp_path / "copy")
-    full = tmp_path / "full.tar"
-    dump(origin.engine, origin.data_dir, full, DumpOptions(with_users=True))
-    load(copy.engine, copy.data_dir, full)
-
+def test_since_dump_brings_an_older_copy_up_to_date(
+    origin_and_copy: tuple[Instance, Instance], tmp_path: Path
+) -> None:
+    origin, copy = origin_and_copy
     time.sleep(0.01)
     since = utcnow()
     with session_scope(origin.engine) as s:
@@ -136,8 +132,6 @@ def test_since_dump_brings_an_older_copy_up_to_date(tmp_path: Path) -> None:
     assert report.counts["items"]["updated"] == 1 and report.counts["tags"]["inserted"] == 1
     assert tables(copy) == tables(origin)
     assert files(copy) == files(origin)
-    origin.dispose()
-    copy.dispose()
 
 
 def test_since_and_selection_combine(source: Instance, tmp_path: Path) -> None:
