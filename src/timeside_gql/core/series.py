@@ -156,6 +156,22 @@ def window(
     return _events(result, rows, lo, hi, max_points)
 
 
+def _made(result: AnalyzerResult, lo: float, hi: float, **fields: Any) -> Series:
+    """A series of ``result`` over ``[lo, hi)`` (the window asked, not clipped)."""
+    return Series(
+        output=result.id,
+        data_mode=result.data_mode,
+        time_mode=result.time_mode,
+        start=lo,
+        stop=hi,
+        **fields,
+    )
+
+
+def _as_data(result: AnalyzerResult, rows: np.ndarray) -> dict[str, np.ndarray]:
+    return {"values" if result.data_mode == "value" else "labels": rows}
+
+
 def _span(result: AnalyzerResult, rows: Rows) -> tuple[float, float]:
     """The time span a result covers: its audio, or its frames when the duration is unknown."""
     origin = result.audio_metadata.start
@@ -180,15 +196,12 @@ def _hop(result: AnalyzerResult) -> float:
 def _global(result: AnalyzerResult, rows: Rows, lo: float, hi: float) -> Series:
     point = np.asarray(rows[()]).reshape(1, -1)
     point = point[:, 0] if point.shape[1] == 1 else point
-    return Series(
-        output=result.id,
-        data_mode=result.data_mode,
-        time_mode="global",
-        start=lo,
-        stop=hi,
+    return _made(
+        result,
+        lo,
+        hi,
         times=np.array([result.audio_metadata.start]),
-        values=point if result.data_mode == "value" else None,
-        labels=point if result.data_mode == "label" else None,
+        **_as_data(result, point),
         durations=np.array([result.audio_metadata.duration or 0.0]),
         count=1,
     )
@@ -255,12 +268,10 @@ def _framewise(
         fields["values"] = sums / counts.reshape(-1, *([1] * (block.ndim - 1)))
     if n == points and "values" in fields:
         fields["values"] = block  # not merged: the stored values, dtype included
-    return Series(
-        output=result.id,
-        data_mode=result.data_mode,
-        time_mode="framewise",
-        start=lo,
-        stop=hi,
+    return _made(
+        result,
+        lo,
+        hi,
         times=times,
         step=hop * n / points if points else hop,
         count=n,
@@ -291,15 +302,12 @@ def _events(result: AnalyzerResult, rows: Rows, lo: float, hi: float, max_points
     chosen = chosen[:max_points]
     first = chosen[0] if count else 0
     block = np.asarray(rows[first : chosen[-1] + 1] if count else rows[0:0])[chosen - first]
-    return Series(
-        output=result.id,
-        data_mode=result.data_mode,
-        time_mode=result.time_mode,
-        start=lo,
-        stop=hi,
+    return _made(
+        result,
+        lo,
+        hi,
         times=times[chosen],
-        values=block if result.data_mode == "value" else None,
-        labels=block if result.data_mode == "label" else None,
+        **_as_data(result, block),
         durations=durations[chosen] if result.time_mode == "segment" else None,
         count=count,
         truncated=count > max_points,
