@@ -3,6 +3,7 @@ midway leaves the target exactly as it was: rows and files."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -31,11 +32,23 @@ from timeside_gql.portability.load import load
 NewInstance = Callable[[str], Instance]
 
 
-def rewrite(archive: Path, out: Path, change: Callable[[str, bytes], bytes]) -> Path:
-    """A copy of ``archive`` whose members went through ``change(name, data)``."""
-    with tarfile.open(archive) as source, tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tar:
-        for member in source.getmembers():
-            data = change(member.name, source.extractfile(member).read())  # type: ignore[union-attr]
+def rewrite(
+    archive: Path, out: Path, change: Callable[[str, bytes], bytes], *, reseal: bool = False
+) -> Path:
+    """A copy of ``archive`` whose members went through ``change(name, data)``; ``reseal``
+    records the changed members' sha1 and size in the manifest (a consistent forgery)."""
+    with tarfile.open(archive) as source:
+        members = [(m, change(m.name, source.extractfile(m).read())) for m in source.getmembers()]  # type: ignore[union-attr]
+    if reseal:
+        manifest = json.loads(members[-1][1])
+        for member, data in members[:-1]:
+            manifest["files"][member.name] = {
+                "sha1": hashlib.sha1(data).hexdigest(),
+                "size": len(data),
+            }
+        members[-1] = (members[-1][0], json.dumps(manifest).encode())
+    with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as tar:
+        for member, data in members:
             member.size = len(data)
             tar.addfile(member, io.BytesIO(data))
     return out
@@ -94,12 +107,34 @@ def damaged(archive: Path, tmp_path: Path) -> dict[str, tuple[Path, type[Archive
             NotAnArchive,
             "not a timeside-gql manifest",
         ),
+        "malformed row": (
+            rewrite(archive, tmp_path / "uuid.tar", _bad_uuid, reseal=True),
+            NotAnArchive,
+            "a row of table items is malformed",
+        ),
+        "not json": (
+            rewrite(archive, tmp_path / "json.tar", _not_json, reseal=True),
+            NotAnArchive,
+            "tables/tags.jsonl line 1 is not a JSON object",
+        ),
         "unknown table": (
             rewrite(archive, tmp_path / "schema.tar", _rename_table("tags", "labels")),
             SchemaMismatch,
             "no table labels: migrate it first",
         ),
     }
+
+
+def _bad_uuid(name: str, data: bytes) -> bytes:
+    if name != "tables/items.jsonl":
+        return data
+    row = json.loads(data.splitlines()[-1])
+    row["provider_id"] = "not-a-uuid"
+    return b"\n".join([*data.splitlines()[:-1], json.dumps(row).encode()]) + b"\n"
+
+
+def _not_json(name: str, data: bytes) -> bytes:
+    return b"[1, 2]\n" + data if name == "tables/tags.jsonl" else data
 
 
 def _rename_table(old: str, new: str) -> Callable[[str, bytes], bytes]:
@@ -120,6 +155,8 @@ CASES = [
     "truncated member",
     "newer format",
     "not ours",
+    "malformed row",
+    "not json",
     "unknown table",
 ]
 

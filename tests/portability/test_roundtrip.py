@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import SQLModel
 
-from tests.portability.world import Instance, files, tables
+from tests.portability.world import Instance, files, rows, tables
 from timeside_gql import __version__
 from timeside_gql.portability.archive import FORMAT_VERSION, ArchiveReader
 from timeside_gql.portability.closure import DumpOptions
@@ -112,3 +112,18 @@ def test_archive_appears_only_when_complete(source: Instance, tmp_path: Path) ->
     out = tmp_path / "dump.tar"
     dump(source.engine, source.data_dir, out, DumpOptions())
     assert os.listdir(tmp_path) == ["dump.tar"]  # no partial file, no work dir left
+
+
+def test_files_missing_at_dump_time_are_listed(
+    origin_and_copy: tuple[Instance, Instance], tmp_path: Path, new_instance: NewInstance
+) -> None:
+    origin, _ = origin_and_copy
+    image = next(r for r in rows(origin, "results") if r["file_path"])
+    (origin.data_dir / image["file_path"]).unlink()
+    out = tmp_path / "holes.tar"
+    manifest = dump(origin.engine, origin.data_dir, out, DumpOptions())
+    assert manifest.missing_files == [image["file_path"]]
+    target = new_instance("sqlite")
+    load(target.engine, target.data_dir, out)
+    loaded = {r["id"]: r for r in rows(target, "results")}[image["id"]]
+    assert loaded["file_path"] is None and loaded["hdf5_path"] == image["hdf5_path"]

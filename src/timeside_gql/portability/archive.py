@@ -249,8 +249,14 @@ class ArchiveReader:
     def rows(self, table: str) -> Iterator[dict[str, Any]]:
         entry = self.manifest.tables[table]
         with self.open(entry.member) as stream:
-            for line in stream.raw:
-                yield json.loads(line)
+            for number, line in enumerate(stream.raw, 1):
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    row = None
+                if not isinstance(row, dict):
+                    raise NotAnArchive(f"{entry.member} line {number} is not a JSON object")
+                yield row
 
     def total_size(self) -> int:
         return sum(entry.size for entry in self.manifest.files.values())

@@ -12,7 +12,7 @@ class ArchiveExists(ArchiveError):
 
 
 class NotAnArchive(ArchiveError):
-    """Not a tar, or no readable manifest of ours."""
+    """Not a tar, no readable manifest of ours, or content that does not parse."""
 
 
 class UnsupportedFormat(ArchiveError):

@@ -39,7 +39,12 @@ from timeside_gql.portability.archive import ArchiveReader, Manifest
 from timeside_gql.portability.closure import Key, key_of
 from timeside_gql.portability.codec import decode_row
 from timeside_gql.portability.datafiles import row_files
-from timeside_gql.portability.errors import ImportConflict, NotFound, SchemaMismatch
+from timeside_gql.portability.errors import (
+    ImportConflict,
+    NotAnArchive,
+    NotFound,
+    SchemaMismatch,
+)
 from timeside_gql.portability.progress import QUIET, Advance, Steps
 from timeside_gql.portability.staging import Staging
 
@@ -141,8 +146,14 @@ class Importer:
 
     def load(self, table: sa.Table, rows: Iterable[dict[str, Any]], advance: Advance) -> None:
         for batch in _batches(rows, BATCH):
-            self._batch(table, [self._remapped(table, decode_row(table, row)) for row in batch])
+            self._batch(table, [self._decoded(table, row) for row in batch])
             advance(len(batch))
+
+    def _decoded(self, table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self._remapped(table, decode_row(table, row))
+        except (KeyError, ValueError, TypeError, AttributeError) as error:
+            raise NotAnArchive(f"a row of table {table.name} is malformed ({error!r})") from None
 
     def _remapped(self, table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
         for fk in table.foreign_keys:
