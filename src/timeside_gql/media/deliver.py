@@ -165,8 +165,8 @@ def _crop(
     start: float | None,
     stop: float | None,
 ) -> bytes:
-    with Image.open(path) as image:
-        image.load()
+    with Image.open(path) as opened:
+        image: Image.Image = opened.copy()
     if start is not None or stop is not None:
         if not duration:
             raise BadRequest("the item's duration is unknown: the image cannot be cropped in time")

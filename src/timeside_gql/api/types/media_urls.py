@@ -22,10 +22,10 @@ from timeside_gql.core.encoders import FORMATS
 from timeside_gql.db.models import ResultStatus
 from timeside_gql.media.signing import signed_url
 
-AudioFormat = strawberry.enum(
-    enum.Enum("AudioFormat", {fmt.upper(): fmt for fmt in FORMATS}),  # type: ignore[misc]
-    name="AudioFormat",
-    description="Audio formats of transcoded streams (the encoder formats).",
+# one value per encoder format, so a new format reaches the schema without an edit here
+AudioFormat = enum.Enum("AudioFormat", {fmt.upper(): fmt for fmt in FORMATS})  # type: ignore[misc]
+strawberry.enum(
+    AudioFormat, description="Audio formats of transcoded streams (the encoder formats)."
 )
 
 
