@@ -39,13 +39,13 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def sine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[pipeline.PresetOutcome]]:
-    """A 440 Hz sine at amplitude 0.5, and the core's results on it (computed once)."""
+def sine(tmp_path_factory: pytest.TempPathFactory) -> list[pipeline.PresetOutcome]:
+    """The core's results on a 440 Hz sine at amplitude 0.5 (computed once)."""
     path = tmp_path_factory.mktemp("audio") / "sine.wav"
     samples.write(path, samples.sine(440.0, SECONDS, SR, AMPLITUDE), SR)
     outcomes = pipeline.run(path, [(pid, {}) for pid in PRESETS])
     assert all(outcome.ok for outcome in outcomes)
-    return path, outcomes
+    return outcomes
 
 
 @dataclass
@@ -57,30 +57,28 @@ class Stored:
 def store(
     engine: Engine,
     settings: Settings,
-    sine: tuple[Path, list[pipeline.PresetOutcome]],
+    outcomes: list[pipeline.PresetOutcome],
     author_id: uuid.UUID,
     *,
     title: str = "sine",
 ) -> Stored:
     """A private item of ``author_id`` with the results stored as a job stores them."""
-    _, outcomes = sine
     with Session(engine, expire_on_commit=False) as session:
         processors = {p.pid: p for p in sync_processors(session, all_processors())}
         item = m.Item(title=title, author_id=author_id, is_public=False)
         session.add(item)
-        presets = [preset(session, processors[pid]) for pid in PRESETS]
+        presets = [preset(session, processors[o.pid], o.params) for o in outcomes]
         session.flush()
         rows = upsert_results(session, item.id, [p.id for p in presets])
         for preset_row, outcome in zip(presets, outcomes, strict=True):
             store_outcome(session, rows[preset_row.id], outcome, data_dir=settings.data_dir)
         session.commit()
-        return Stored(
-            item.id, {pid: rows[p.id].id for pid, p in zip(PRESETS, presets, strict=True)}
-        )
+        pairs = zip(outcomes, presets, strict=True)
+        return Stored(item.id, {o.pid: rows[p.id].id for o, p in pairs})
 
 
-def preset(session: Session, processor: m.Processor) -> m.Preset:
-    parameters = validate_parameters(processor.pid, {})
+def preset(session: Session, processor: m.Processor, params: dict[str, Any]) -> m.Preset:
+    parameters = validate_parameters(processor.pid, params)
     digest = parameters_hash(parameters)
     found = session.exec(
         select(m.Preset).where(
@@ -136,6 +134,19 @@ def test_waveform_of_a_sine(api: Api, stored: Stored) -> None:
     assert zoom["times"][0] == pytest.approx((first + 0.5) * bucket)
     assert zoom["step"] == pytest.approx(bucket)
     np.testing.assert_allclose(zoom["min"], -AMPLITUDE, atol=2e-3)
+
+
+def test_waveform_per_channel(api: Api, engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    left, right = samples.sine(440.0, 2.0, SR, 0.5), samples.sine(220.0, 2.0, SR, 0.25)
+    path = samples.write(tmp_path / "stereo.wav", np.concatenate([left, right]), SR)
+    outcomes = pipeline.run(path, [("waveform_analyzer", {"downmix": False})])
+    stored = store(engine, settings, outcomes, api.ids["alice"], title="stereo")
+    drawn = waveform(api, stored, pixels=40)
+    first, second = drawn["channels"]
+    np.testing.assert_allclose(first["max"], 0.5, atol=2e-3)
+    np.testing.assert_allclose(second["min"], -0.25, atol=2e-3)
+    assert drawn["max"] == first["max"] and drawn["min"] == first["min"]  # over both channels
+    assert len(drawn["times"]) == len(second["max"]) == 40
 
 
 def test_waveform_arguments_are_checked(api: Api, stored: Stored) -> None:
