@@ -65,6 +65,7 @@ def test_source_whole_file(client, api, world, settings):
     assert response.headers["content-length"] == str(len(body))
     assert response.headers["accept-ranges"] == "bytes"
     assert response.headers["etag"] == f'"{world.private.sha1}"'
+    assert response.headers["cache-control"] == "private"
     assert response.headers["content-disposition"] == 'inline; filename="Alice_s_sine.wav"'
 
 
@@ -160,7 +161,9 @@ def route_of(path: str) -> str:
 def test_owner_fetches_every_route_with_bearer_or_signature(client, api, world, private_result):
     alice = api.ids["alice"]
     for path in media_paths(world, private_result.id):
-        assert client.get(path, headers=bearer(api, "alice")).status_code == 200, path
+        response = client.get(path, headers=bearer(api, "alice"))
+        assert response.status_code == 200, path
+        assert response.headers["cache-control"] == "private"
         query = sign(client.app.state.settings, route_of(path), Viewer(user_id=alice))
         assert client.get(with_sig(path, query)).status_code == 200, path
 

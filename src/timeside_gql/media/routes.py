@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -212,9 +212,20 @@ async def _deliver(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise HTTPException(400, str(exc)) from exc
 
 
+def _private(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[..., Any]:
+    """Browsers may cache what a viewer was allowed to fetch; shared caches may not."""
+
+    async def wrapped(request: Request) -> Response:
+        response = await endpoint(request)
+        response.headers["cache-control"] = "private"
+        return response
+
+    return wrapped
+
+
 routes: list[BaseRoute] = [
-    Route("/media/items/{id:uuid}/source", item_source, methods=["GET", "HEAD"]),
-    Route("/media/items/{id:uuid}/audio.{fmt}", item_audio, methods=["GET", "HEAD"]),
-    Route("/media/results/{id:uuid}.{fmt}", result_file, methods=["GET", "HEAD"]),
-    Route("/media/results/{id:uuid}/visual.png", result_visual, methods=["GET"]),
+    Route("/media/items/{id:uuid}/source", _private(item_source), methods=["GET", "HEAD"]),
+    Route("/media/items/{id:uuid}/audio.{fmt}", _private(item_audio), methods=["GET", "HEAD"]),
+    Route("/media/results/{id:uuid}.{fmt}", _private(result_file), methods=["GET", "HEAD"]),
+    Route("/media/results/{id:uuid}/visual.png", _private(result_visual), methods=["GET"]),
 ]
