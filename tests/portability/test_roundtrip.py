@@ -9,13 +9,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 from tests.portability.world import Instance, files, rows, tables
 from timeside_gql import __version__
+from timeside_gql.db.engine import session_scope
+from timeside_gql.db.models import Tag
 from timeside_gql.portability.archive import FORMAT_VERSION, ArchiveReader
 from timeside_gql.portability.closure import DumpOptions
-from timeside_gql.portability.dump import dump
+from timeside_gql.portability.dump import dump, snapshot
 from timeside_gql.portability.load import load
 
 NewInstance = Callable[[str], Instance]
@@ -127,3 +130,23 @@ def test_files_missing_at_dump_time_are_listed(
     load(target.engine, target.data_dir, out)
     loaded = {r["id"]: r for r in rows(target, "results")}[image["id"]]
     assert loaded["file_path"] is None and loaded["hdf5_path"] == image["hdf5_path"]
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_dump_reads_one_snapshot_and_never_blocks_writers(
+    backend: str, new_instance: NewInstance
+) -> None:
+    instance = new_instance(backend)
+    with session_scope(instance.engine) as s:
+        s.add(Tag(name="before"))
+    count = sa.select(sa.func.count()).select_from(Tag)
+    with snapshot(instance.engine) as connection:
+        assert connection.execute(count).scalar() == 1
+        # a writer goes through (SQLite: it would wait for the lock, then fail "locked")...
+        with session_scope(instance.engine) as s:
+            s.add(Tag(name="during"))
+        # ...and the dump still sees the state it started with
+        assert connection.execute(count).scalar() == 1
+    assert sorted(r["name"] for r in rows(instance, "tags")) == ["before", "during"]

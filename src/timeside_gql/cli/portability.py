@@ -94,7 +94,7 @@ def _guarded(command: Callable[[argparse.Namespace], str]) -> Callable[[argparse
     def run(args: argparse.Namespace) -> int:
         try:
             print(command(args))
-        except ArchiveError as error:
+        except (ArchiveError, OSError) as error:  # OSError: disk full, permissions...
             print(f"error: {error}", file=sys.stderr)
             return 1
         return 0

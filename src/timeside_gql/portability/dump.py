@@ -41,7 +41,7 @@ def dump(
     writer = ArchiveWriter(out)
     try:
         with tempfile.TemporaryDirectory(dir=out.parent, prefix=".dump-") as work:
-            with engine.connect() as connection, _snapshot(connection):
+            with snapshot(engine) as connection:
                 source = _source(connection)
                 keep = closure.select_rows(connection, options)
                 tables, paths = _write_tables(connection, Path(work), keep, options, steps)
@@ -66,23 +66,33 @@ def dump(
 
 
 @contextmanager
-def _snapshot(connection: sa.Connection) -> Iterator[None]:
-    """One read transaction: REPEATABLE READ on PostgreSQL; SQLite's is a snapshot already."""
-    postgres = connection.dialect.name == "postgresql"
-    if postgres:
-        connection.execution_options(isolation_level="REPEATABLE READ")
-    with connection.begin() as transaction:
-        if postgres:
-            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-        yield
-        transaction.rollback()  # read only: nothing to keep
+def snapshot(engine: Engine) -> Iterator[sa.Connection]:
+    """One read-only transaction seeing one consistent state of every table, that never blocks
+    writers: REPEATABLE READ on PostgreSQL; on SQLite a deferred BEGIN (WAL gives it a snapshot
+    at its first read), on a connection of its own because the instance's engine begins every
+    transaction IMMEDIATE, which would hold the write lock for the whole dump."""
+    if engine.dialect.name != "sqlite":
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin() as transaction:
+                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+                yield connection
+                transaction.rollback()
+        return
+    reader = sa.create_engine(engine.url, poolclass=sa.NullPool)
+    try:
+        with reader.connect() as connection:
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            yield connection
+            connection.rollback()
+    finally:
+        reader.dispose()
 
 
 def _source(connection: sa.Connection) -> dict[str, object]:
-    try:
+    revision = None
+    if sa.inspect(connection).has_table("alembic_version"):
         revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-    except sa.exc.DBAPIError:
-        revision = None
     return {
         "host": socket.gethostname(),
         "database": connection.dialect.name,
