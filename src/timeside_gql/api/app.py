@@ -23,6 +23,7 @@ from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_
 from strawberry.types.unset import UNSET, UnsetType
 
 from timeside_gql.api.context import Context, bearer_token, token_from_params, viewer_for_token
+from timeside_gql.api.export_routes import routes as export_routes
 from timeside_gql.api.schema import build_schema
 from timeside_gql.db.engine import create_engine, session_scope
 from timeside_gql.db.errors import InvalidToken
@@ -121,5 +122,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     if settings.playground:  # web/routes.py: the player at /, the pages' assets
         app.router.routes.extend(web.routes)
     app.router.routes.extend(upload_routes)  # media/upload_routes.py: streaming uploads
+    app.router.routes.extend(export_routes)  # api/export_routes.py: annotation/result files
     app.state.settings, app.state.sessions = settings, sessions  # for media.access.app_services
     return app

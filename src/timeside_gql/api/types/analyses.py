@@ -15,7 +15,9 @@ import strawberry
 
 from timeside_gql.api.types.base import as_type, loaders, maps
 from timeside_gql.api.types.catalog import Preset
+from timeside_gql.api.types.media_urls import visual_url
 from timeside_gql.api.types.owned import Owned
+from timeside_gql.api.types.series import Series, SeriesArgs, SeriesReduction, resolve_series
 from timeside_gql.db import models as m
 
 if TYPE_CHECKING:
@@ -72,18 +74,53 @@ class AnalysisTrack(Owned):
 
     @strawberry.field(description="The result of the analysis preset on the item, if any.")
     async def result(self) -> Annotated[Result, _TASKS] | None:
-        return as_type(await track_result(self))
+        return as_type((await track_result(self))[1])
 
     @strawberry.field(description="NONE until computeAnalysisTracks runs it; reading never does.")
     async def status(self) -> AnalysisTrackStatus:
-        result = await track_result(self)
+        result = (await track_result(self))[1]
         return AnalysisTrackStatus.NONE if result is None else AnalysisTrackStatus(result.status)
 
+    @strawberry.field(
+        description="The analysis output over [start, stop] seconds in at most maxPoints "
+        "points, once the result is done; null before, and for a grapher's picture."
+    )
+    async def series(
+        self,
+        info: strawberry.Info,
+        start: float | None = None,
+        stop: float | None = None,
+        max_points: int = 1000,
+        reduce: SeriesReduction = SeriesReduction.AUTO,
+    ) -> Series | None:
+        analysis, result = await track_result(self)
+        if analysis is None or result is None or analysis.output_id is None:
+            return None
+        args = SeriesArgs(analysis.output_id, start, stop, max_points, reduce)
+        return await resolve_series(result, args, info.context.settings)
 
-async def track_result(track: AnalysisTrack) -> m.Result | None:
+    @strawberry.field(
+        description="Signed URL of a PNG of the track over [start, stop] seconds (the output "
+        "drawn, or the grapher's picture cropped and scaled), once the result is done."
+    )
+    async def visual_url(
+        self,
+        info: strawberry.Info,
+        start: float | None = None,
+        stop: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> str | None:
+        analysis, result = await track_result(self)
+        if analysis is None or result is None:
+            return None
+        return visual_url(result, info, start, stop, width, height, output=analysis.output_id)
+
+
+async def track_result(track: AnalysisTrack) -> tuple[m.Analysis | None, m.Result | None]:
     """Batched: one query for the analyses, one for the results of every item in the page."""
     analysis = await loaders().by_id(m.Analysis).load(track.analysis_id)
     if analysis is None:
-        return None
+        return None, None
     results = await loaders().by_column(m.Result, "item_id").load(track.item_id)
-    return next((r for r in results if r.preset_id == analysis.preset_id), None)
+    return analysis, next((r for r in results if r.preset_id == analysis.preset_id), None)

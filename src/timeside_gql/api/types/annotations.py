@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
@@ -9,6 +10,7 @@ import strawberry
 
 from timeside_gql.api.types.base import Entity, as_type, as_types, loaders, maps
 from timeside_gql.api.types.catalog import Tag
+from timeside_gql.api.types.media_urls import _url
 from timeside_gql.api.types.owned import Owned
 from timeside_gql.db import models as m
 
@@ -18,6 +20,15 @@ if TYPE_CHECKING:
 
 _ITEMS = strawberry.lazy("timeside_gql.api.types.items")
 _TASKS = strawberry.lazy("timeside_gql.api.types.tasks")
+
+
+@strawberry.enum(description="Files annotation tools open (docs/corpora.md).")
+class LabelFormat(enum.Enum):
+    JAMS = "jams"
+    SVL = strawberry.enum_value("svl", description="Sonic Visualiser layer.")
+    EAF = strawberry.enum_value("eaf", description="ELAN annotation document.")
+    AUDACITY = strawberry.enum_value("txt", description="Audacity label track.")
+    CSV = "csv"
 
 
 @maps(m.AnnotationTrack)
@@ -38,6 +49,10 @@ class AnnotationTrack(Owned):
             m.Annotation, "track_id", order_by=[m.Annotation.start, m.Annotation.id]
         )
         return as_types(await loader.load(self.id))
+
+    @strawberry.field(description="Signed URL of the track's annotations as a file.")
+    def export_url(self, info: strawberry.Info, format: LabelFormat) -> str:
+        return _url(info, f"/exports/annotation-tracks/{self.id}.{format.value}")
 
 
 @maps(m.Annotation)
