@@ -20,11 +20,13 @@ from PIL import Image
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocket
 
 from tests.api.conftest import Api
 from tests.media.delivery import SECONDS, World, add_item, compute, path_of, signed
 from timeside_gql.api.app import create_app
 from timeside_gql.api.permissions import Viewer
+from timeside_gql.api.types.media_urls import base_url
 from timeside_gql.core import serialize
 from timeside_gql.core.decode import load
 from timeside_gql.core.encoders import FORMATS
@@ -546,3 +548,21 @@ def test_graphql_urls_for_anonymous_viewers_of_public_items(client, api, world):
     assert urls["results"] == []
     assert client.get(path_of(urls["streamUrl"])).status_code == 200
     assert signed(client.app.state.settings, "/x", None).startswith("/x?sig=-.")
+
+
+@pytest.mark.parametrize(
+    ("scheme", "port", "expected"),
+    [("wss", 443, "https://example.org"), ("ws", 8000, "http://example.org:8000")],
+)
+def test_urls_asked_over_a_websocket_are_http(scheme, port, expected):
+    host = "example.org" if port == 443 else f"example.org:{port}"
+    scope = {
+        "type": "websocket",
+        "scheme": scheme,
+        "server": ("example.org", port),
+        "path": "/graphql",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", host.encode())],
+    }
+    assert base_url(WebSocket(scope, receive=None, send=None)) == expected

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import strawberry
+from starlette.requests import HTTPConnection
 from strawberry import Info
 
 from timeside_gql.core.encoders import FORMATS
 from timeside_gql.db.models import ResultStatus
 from timeside_gql.media.signing import signed_url
+
+_HTTP_OF = {"ws": "http", "wss": "https"}
 
 # one value per encoder format, so a new format reaches the schema without an edit here
 AudioFormat = enum.Enum("AudioFormat", {fmt.upper(): fmt for fmt in FORMATS})  # type: ignore[misc]
@@ -45,10 +48,18 @@ def field(resolver: Callable[..., str | None]) -> Any:
     return strawberry.field(resolver=resolver, description=inspect.getdoc(resolver))
 
 
+def base_url(conn: HTTPConnection) -> str:
+    """Where the app is reached over HTTP, also when asked over a WebSocket (subscriptions)."""
+    base = conn.base_url
+    if base.scheme in _HTTP_OF:
+        base = base.replace(scheme=_HTTP_OF[base.scheme])
+    return str(base).rstrip("/")
+
+
 def _url(info: Info, path: str, **params: object) -> str:
     context = info.context
-    base = str(context.request.base_url).rstrip("/")
-    return signed_url(context.settings, path, context.viewer, params, prefix=base)
+    prefix = base_url(context.request)
+    return signed_url(context.settings, path, context.viewer, params, prefix=prefix)
 
 
 def _has_audio(item: Any) -> bool:
