@@ -326,6 +326,17 @@ def test_segment_streams_while_it_encodes(client, engine, world, tmp_path, fmt):
     assert result_count(engine) == 0  # segments are not cached
 
 
+def test_unicode_titles_give_rfc6266_names(client, engine, settings, api, tmp_path):
+    item = add_item(engine, settings, api.ids["alice"], public=True, title="Сюита № 1")
+    expected = "inline; filename*=utf-8''%D0%A1%D1%8E%D0%B8%D1%82%D0%B0_1.ogg"
+    with client.stream("GET", f"/media/items/{item.id}/audio.ogg?start=0&stop=0.5") as r:
+        assert r.status_code == 200 and r.headers["content-disposition"] == expected
+        assert decoded_seconds(tmp_path, r.read(), "ogg") == pytest.approx(0.5, abs=0.06)
+    level = compute(engine, settings, item, "level")
+    as_json = client.get(f"/media/results/{level.id}.json")
+    assert as_json.headers["content-disposition"].startswith("attachment; filename*=utf-8''")
+
+
 def test_head_of_a_segment_encodes_nothing(client, world):
     head = client.head(f"/media/items/{world.public.id}/audio.mp3?start=1&stop=2")
     assert head.status_code == 200 and head.content == b""

@@ -14,6 +14,7 @@ import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 from anyio import to_thread
 from sqlmodel import Session, select
@@ -46,6 +47,18 @@ def safe_filename(title: str, extension: str) -> str:
     ``_``, so no path, quote or dot survives."""
     stem = _UNSAFE.sub("_", title).strip("_")[:100] or "audio"
     return f"{stem}.{extension}"
+
+
+def _disposition(kind: str, filename: str) -> dict[str, str]:
+    """A Content-Disposition header; non-ASCII names as RFC 6266 ``filename*`` (as
+    FileResponse writes them), since header values are Latin-1."""
+    quoted = quote(filename)
+    value = (
+        f'{kind}; filename="{filename}"'
+        if quoted == filename
+        else f"{kind}; filename*=utf-8''{quoted}"
+    )
+    return {"content-disposition": value}
 
 
 async def _read(request: Request, load: Callable[[Session, Viewer], T]) -> T:
@@ -133,7 +146,7 @@ async def item_audio(request: Request) -> Response:
             raise HTTPException(500, f"transcoding failed: {exc}") from exc
         file = settings.data_dir / str(result.file_path)
         return _file(file, spec.mime_type, str(result.cache_key), filename)
-    disposition = {"content-disposition": f'inline; filename="{filename}"'}
+    disposition = _disposition("inline", filename)
     if request.method == "HEAD":  # the length is known only once encoded: none is sent
         head = Response(media_type=spec.mime_type, headers=disposition)
         del head.headers["content-length"]
@@ -169,7 +182,7 @@ async def result_file(request: Request) -> Response:
     filename = safe_filename(f"{item.title}-{pid}", fmt)
     if payload.path is not None:
         return _file(payload.path, payload.media_type, str(result.cache_key), filename)
-    disposition = {"content-disposition": f'attachment; filename="{filename}"'}
+    disposition = _disposition("attachment", filename)
     return Response(payload.data, media_type=payload.media_type, headers=disposition)
 
 
