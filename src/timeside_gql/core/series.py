@@ -264,7 +264,7 @@ def _framewise(
             "maxs": np.maximum.reduceat(high, starts, axis=0) if points else high,
         }
     else:
-        sums = np.add.reduceat(block.astype(np.float64), starts, axis=0) if points else block
+        sums = np.add.reduceat(block, starts, axis=0, dtype=np.float64) if points else block
         fields["values"] = sums / counts.reshape(-1, *([1] * (block.ndim - 1)))
     if n == points and "values" in fields:
         fields["values"] = block  # not merged: the stored values, dtype included
