@@ -24,7 +24,7 @@ from timeside_gql.core import labels as lb
 from timeside_gql.core.results import AnalyzerResult
 from timeside_gql.db import models as m
 from timeside_gql.media.access import app_services, get_visible
-from timeside_gql.media.routes import _read, safe_filename
+from timeside_gql.media.routes import content_disposition, read_visible, safe_filename
 
 TIMED = ("event", "segment")
 
@@ -41,9 +41,7 @@ def _download(layer: lb.Layer, fmt: lb.Format, title: str) -> Response:
     return Response(
         fmt.write(layer),
         media_type=fmt.media_type,
-        headers={
-            "content-disposition": f'attachment; filename="{safe_filename(title, fmt.extension)}"'
-        },
+        headers=content_disposition("attachment", safe_filename(title, fmt.extension)),
     )
 
 
@@ -54,7 +52,7 @@ async def annotation_track(request: Request) -> Response:
         track = get_visible(session, m.AnnotationTrack, request.path_params["id"], viewer)
         return track_layer(session, track), track.title or "annotations"
 
-    layer, title = await _read(request, load)
+    layer, title = await read_visible(request, load)
     return _download(layer, fmt, title)
 
 
@@ -101,7 +99,7 @@ async def result(request: Request) -> Response:
         layer = _layer(item, stored.id, lb.from_result(stored), source=stored.id)
         return layer, f"{item.title}_{stored.id}"
 
-    layer, title = await _read(request, load)
+    layer, title = await read_visible(request, load)
     return _download(layer, fmt, title)
 
 

@@ -49,7 +49,7 @@ def safe_filename(title: str, extension: str) -> str:
     return f"{stem}.{extension}"
 
 
-def _disposition(kind: str, filename: str) -> dict[str, str]:
+def content_disposition(kind: str, filename: str) -> dict[str, str]:
     """A Content-Disposition header; non-ASCII names as RFC 6266 ``filename*`` (as
     FileResponse writes them), since header values are Latin-1."""
     quoted = quote(filename)
@@ -61,7 +61,7 @@ def _disposition(kind: str, filename: str) -> dict[str, str]:
     return {"content-disposition": value}
 
 
-async def _read(request: Request, load: Callable[[Session, Viewer], T]) -> T:
+async def read_visible(request: Request, load: Callable[[Session, Viewer], T]) -> T:
     """Authenticate the request, then run ``load`` in a worker thread with a session."""
     settings, sessions = app_services(request)
     viewer = await viewer_for_request(request, settings, sessions)
@@ -97,7 +97,7 @@ def _file(path: Path, media_type: str, etag: str, filename: str) -> FileResponse
 
 async def item_source(request: Request) -> Response:
     """The original file, as uploaded or downloaded."""
-    item = await _read(request, _item(request))
+    item = await read_visible(request, _item(request))
     path = _audio_of(request, item)
     media_type = item.mime_type or "application/octet-stream"
     return _file(path, media_type, str(item.sha1), safe_filename(item.title, path.suffix[1:]))
@@ -132,7 +132,7 @@ async def item_audio(request: Request) -> Response:
     pids = encoder_pids()
     if fmt not in pids:
         raise HTTPException(404, f"unknown audio format {fmt!r} (formats: {', '.join(pids)})")
-    item = await _read(request, _item(request))
+    item = await read_visible(request, _item(request))
     path = _audio_of(request, item)
     start, stop = _window(request, item.audio_duration)
     spec = get_format(fmt)
@@ -146,7 +146,7 @@ async def item_audio(request: Request) -> Response:
             raise HTTPException(500, f"transcoding failed: {exc}") from exc
         file = settings.data_dir / str(result.file_path)
         return _file(file, spec.mime_type, str(result.cache_key), filename)
-    disposition = _disposition("inline", filename)
+    disposition = content_disposition("inline", filename)
     if request.method == "HEAD":  # the length is known only once encoded: none is sent
         head = Response(media_type=spec.mime_type, headers=disposition)
         del head.headers["content-length"]
@@ -174,7 +174,7 @@ def _result(request: Request) -> Callable[[Session, Viewer], tuple[m.Result, m.I
 
 async def result_file(request: Request) -> Response:
     """The result as HDF5, JSON, YAML, XML, CSV, NPZ, or its product file (PNG, audio)."""
-    result, item, pid = await _read(request, _result(request))
+    result, item, pid = await read_visible(request, _result(request))
     settings, _ = app_services(request)
     fmt = request.path_params["fmt"]
     output = request.query_params.get("output") or None
@@ -182,7 +182,7 @@ async def result_file(request: Request) -> Response:
     filename = safe_filename(f"{item.title}-{pid}", fmt)
     if payload.path is not None:
         return _file(payload.path, payload.media_type, str(result.cache_key), filename)
-    disposition = _disposition("attachment", filename)
+    disposition = content_disposition("attachment", filename)
     return Response(payload.data, media_type=payload.media_type, headers=disposition)
 
 
@@ -198,7 +198,7 @@ def _int_param(request: Request, name: str, default: int) -> int:
 
 async def result_visual(request: Request) -> Response:
     """A picture of the result over a time window, at the requested size."""
-    result, item, _ = await _read(request, _result(request))
+    result, item, _ = await read_visible(request, _result(request))
     settings, _ = app_services(request)
     width, height = deliver.DEFAULT_SIZE
     png = await _deliver(
