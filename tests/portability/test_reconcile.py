@@ -136,3 +136,25 @@ def test_authors_missing_from_the_archive(
 
     load(mapped.engine, mapped.data_dir, archive)  # an unknown author never changes a row
     assert {r["title"]: r["author_id"] for r in rows(mapped, "items")} == authors
+
+
+def test_existing_accounts_never_change(
+    source: Instance, tmp_path: Path, new_instance: NewInstance
+) -> None:
+    out = tmp_path / "users.tar"
+    dump(source.engine, source.data_dir, out, DumpOptions(with_users=True))
+    target = new_instance("sqlite")
+    with session_scope(target.engine) as s:
+        mine = User(username="owner", password_hash="the target's hash", is_admin=False)
+        s.add(mine)
+    report = load(target.engine, target.data_dir, out)
+    assert report.counts["users"] == {"remapped": 1, "kept": 1}
+    [user] = rows(target, "users")
+    assert (user["id"], user["password_hash"], user["is_admin"]) == (
+        mine.id,
+        "the target's hash",
+        False,
+    )
+    assert {r["author_id"] for r in rows(target, "items") if r["title"] != "d"} == {mine.id}
+    assert rows(target, "api_tokens") == []  # the source's token would open the target's account
+    assert report.counts["api_tokens"] == {"skipped": 1}

@@ -11,7 +11,7 @@ Reconciling rows with the target's (docs/operations.md has the user-facing rules
   in which case the archive's id is remapped to the target's for every row referring to it;
 - matched rows equal but for timestamps are left alone (loading twice changes nothing); rows
   that differ take the archive's values when its ``updated_at`` is newer, except processors and
-  providers, which each instance syncs from its own code: the target's definition stands;
+  providers, which each instance syncs from its own code, and accounts: the target's stand;
 - link tables (no id of their own) are insert-if-absent;
 - references to tables the archive left out (authors, when users stayed out) keep a value the
   target knows, else become the ``--author`` user or NULL, and never change an existing row.
@@ -49,8 +49,9 @@ from timeside_gql.portability.progress import QUIET, Advance, Steps
 from timeside_gql.portability.staging import Staging
 
 BATCH = 500
-# Synced from each instance's own code at migrate: the target's rows stand, ids are mapped.
-TARGET_WINS = frozenset({"processors", "providers"})
+# The target's rows stand, ids are mapped: processors and providers are synced from each
+# instance's own code at migrate; accounts (passwords, rights, tokens) never change by import.
+TARGET_WINS = frozenset({"processors", "providers", "users", "api_tokens"})
 _NOT_COMPARED = frozenset({"id", "created_at", "updated_at"})
 
 
@@ -146,8 +147,19 @@ class Importer:
 
     def load(self, table: sa.Table, rows: Iterable[dict[str, Any]], advance: Advance) -> None:
         for batch in _batches(rows, BATCH):
-            self._batch(table, [self._decoded(table, row) for row in batch])
+            rows_in = [self._decoded(table, row) for row in batch]
+            kept = [row for row in rows_in if not self._foreign_credential(table, row)]
+            if len(kept) < len(rows_in):
+                self.counts[table.name]["skipped"] += len(rows_in) - len(kept)
+            if kept:
+                self._batch(table, kept)
             advance(len(batch))
+
+    def _foreign_credential(self, table: sa.Table, row: dict[str, Any]) -> bool:
+        """A token of another instance's account that met an existing account here by username
+        only (another UUID): importing it would let its holder into the target's account."""
+        remapped = self.remap.get("users", {}).values()
+        return table.name == "api_tokens" and row["user_id"] in remapped
 
     def _decoded(self, table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
         try:
