@@ -37,7 +37,7 @@ from timeside_gql.api.mutations.base import (
 from timeside_gql.api.mutations.tasks import ACTIVE, TaskPayload
 from timeside_gql.api.permissions import Viewer, require_user
 from timeside_gql.api.scope import current_scope
-from timeside_gql.api.types.analyses import Analysis, AnalysisTrack, RenderType
+from timeside_gql.api.types.analyses import Analysis, AnalysisTrack
 from timeside_gql.db import deletion
 from timeside_gql.db import models as m
 from timeside_gql.db.experiences import set_presets
@@ -67,7 +67,7 @@ class AnalysisInput:
         default=strawberry.UNSET,
         description="An output id of the preset's analyzer; null for a grapher's picture.",
     )
-    render_type: RenderType | None = strawberry.UNSET
+    render_type: m.RenderType | None = strawberry.UNSET
     is_public: bool | None = strawberry.UNSET
 
 
@@ -196,8 +196,8 @@ def _missing_presets(
 ) -> list[UUID]:
     """Presets of the visible tracks on the item (or of those named) without a live result."""
     if track_ids is None:
-        tracks = session.exec(select(m.AnalysisTrack).where(m.AnalysisTrack.item_id == item.id))
-        track_ids = [t.id for t in tracks]
+        on_item = select(m.AnalysisTrack.id).where(m.AnalysisTrack.item_id == item.id)
+        track_ids = list(session.exec(on_item))
     tracks = fetch_many(session, viewer, m.AnalysisTrack, track_ids, field="trackIds")
     if any(track.item_id != item.id for track in tracks):
         raise InvalidInput("tracks must be on the item", field="trackIds")

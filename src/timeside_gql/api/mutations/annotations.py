@@ -172,7 +172,7 @@ def _set_results(
     if any(result.item_id != track.item_id for result in results):
         raise InvalidInput("results must belong to the track's item", field="resultIds")
     session.exec(
-        delete(m.AnnotationResult).where(m.AnnotationResult.annotation_id == annotation.id)
+        delete(m.AnnotationResult).where(col(m.AnnotationResult.annotation_id) == annotation.id)
     )
     session.add_all(
         m.AnnotationResult(annotation_id=annotation.id, result_id=result.id) for result in results

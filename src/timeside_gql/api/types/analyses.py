@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 _ITEMS = strawberry.lazy("timeside_gql.api.types.items")
 _TASKS = strawberry.lazy("timeside_gql.api.types.tasks")
 
-RenderType = strawberry.enum(m.RenderType)
+strawberry.enum(m.RenderType)  # marked in place: the column and the API share one enum
 
 
 @strawberry.enum(description="Where the data of an analysis track stands.")
@@ -47,7 +47,7 @@ class Analysis(Owned):
     output_id: str | None = strawberry.field(
         description="The result id among the processor's outputs; null: the grapher's picture."
     )
-    render_type: RenderType
+    render_type: m.RenderType
     preset_id: strawberry.Private[UUID]
 
     @strawberry.field
