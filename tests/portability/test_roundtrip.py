@@ -18,6 +18,7 @@ from timeside_gql.db.engine import session_scope
 from timeside_gql.db.models import Tag
 from timeside_gql.portability.archive import FORMAT_VERSION, ArchiveReader
 from timeside_gql.portability.closure import DumpOptions
+from timeside_gql.portability.datafiles import FILE_COLUMNS
 from timeside_gql.portability.dump import dump, snapshot
 from timeside_gql.portability.load import load
 
@@ -150,3 +151,11 @@ def test_dump_reads_one_snapshot_and_never_blocks_writers(
         # ...and the dump still sees the state it started with
         assert connection.execute(count).scalar() == 1
     assert sorted(r["name"] for r in rows(instance, "tags")) == ["before", "during"]
+
+
+def test_every_path_column_is_declared_so_its_files_travel() -> None:
+    """A column added later that holds a data-dir path must be listed in FILE_COLUMNS, or its
+    files would silently stay behind (names ending in _file or _path by convention)."""
+    for table in SQLModel.metadata.tables.values():
+        paths = {c.name for c in table.c if c.name.endswith(("_file", "_path"))}
+        assert paths == set(FILE_COLUMNS.get(table.name, ())), table.name
