@@ -163,6 +163,11 @@ def test_private_tracks_and_delete_rules(api: Api, presets: dict[str, str]) -> N
     assert api(listed, {"item": item_id}, as_="alice")["analysisTracks"] == {"totalCount": 0}
     assert api(listed, {"item": item_id}, as_="bob")["analysisTracks"] == {"totalCount": 1}
     assert api(READ, {"id": hidden_id}, as_="alice")["analysisTrack"] is None
+    on_item = "query($item: UUID!) { item(id: $item) { analysisTracks { id } } }"
+    assert api(on_item, {"item": item_id}, as_="alice")["item"] == {"analysisTracks": []}
+    assert api(on_item, {"item": item_id}, as_="bob")["item"] == {
+        "analysisTracks": [{"id": hidden_id}]
+    }
 
     delete = """mutation($id: UUID!) { %s(id: $id) { __typename } }"""
     refused = api(delete % "deleteAnalysis", {"id": rms}, as_="alice")["deleteAnalysis"]

@@ -196,3 +196,14 @@ def test_graphql_gives_signed_export_urls(api: Api, track: str) -> None:
     response = api.client.get(url)  # no header: the signature names alice
     assert response.status_code == 200
     assert parse("txt", response.text) == EXPECTED
+
+
+def test_graphql_gives_result_export_urls(api: Api, stored_result: dict[str, str]) -> None:
+    query = """query($done: UUID!, $pending: UUID!) {
+      done: result(id: $done) { exportUrl(format: EAF, output: "sections") }
+      pending: result(id: $pending) { exportUrl(format: CSV) } }"""
+    data = api(query, {"done": stored_result["done"], "pending": stored_result["pending"]})
+    assert data["pending"] == {"exportUrl": None}
+    response = api.client.get(data["done"]["exportUrl"])
+    assert response.status_code == 200
+    assert parse("eaf", response.text) == [(0.0, 1.5, "calm"), (1.5, 3.5, "loud")]

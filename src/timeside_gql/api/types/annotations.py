@@ -31,6 +31,19 @@ class LabelFormat(enum.Enum):
     CSV = "csv"
 
 
+def result_export_url(
+    root: strawberry.Parent[m.Result],
+    info: strawberry.Info,
+    format: LabelFormat,
+    output: str | None = None,
+) -> str | None:
+    """Signed URL of an event or segment output as a file annotation tools open (output: which
+    one, when the result holds several); null until done."""
+    if root.status != m.ResultStatus.DONE:
+        return None
+    return _url(info, f"/exports/results/{root.id}.{format.value}", output=output)
+
+
 @maps(m.AnnotationTrack)
 @strawberry.type(description="A layer of annotations on one item.")
 class AnnotationTrack(Owned):

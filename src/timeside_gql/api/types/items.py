@@ -16,11 +16,13 @@ from timeside_gql.api.types.series import item_waveform
 from timeside_gql.db import models as m
 
 if TYPE_CHECKING:
+    from timeside_gql.api.types.analyses import AnalysisTrack
     from timeside_gql.api.types.annotations import AnnotationTrack
     from timeside_gql.api.types.tasks import Result, Task
 
 _TASKS = strawberry.lazy("timeside_gql.api.types.tasks")
 _ANNOTATIONS = strawberry.lazy("timeside_gql.api.types.annotations")
+_ANALYSES = strawberry.lazy("timeside_gql.api.types.analyses")
 
 
 @maps(m.Item)
@@ -81,6 +83,10 @@ class Item(Owned):
     @strawberry.field
     async def annotation_tracks(self) -> list[Annotated[AnnotationTrack, _ANNOTATIONS]]:
         return as_types(await loaders().by_column(m.AnnotationTrack, "item_id").load(self.id))
+
+    @strawberry.field(description="Analyses shown on this item (players draw these).")
+    async def analysis_tracks(self) -> list[Annotated[AnalysisTrack, _ANALYSES]]:
+        return as_types(await loaders().by_column(m.AnalysisTrack, "item_id").load(self.id))
 
 
 @maps(m.Selection)

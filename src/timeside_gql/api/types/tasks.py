@@ -9,6 +9,7 @@ from uuid import UUID
 import strawberry
 
 from timeside_gql.api.types import media_urls
+from timeside_gql.api.types.annotations import result_export_url
 from timeside_gql.api.types.base import Entity, as_type, as_types, loaders, maps
 from timeside_gql.api.types.catalog import Preset
 from timeside_gql.api.types.enums import JobStatus, ResultStatus, TaskStatus
@@ -110,6 +111,7 @@ class Result(Entity):
     )
     file_url = media_urls.field(media_urls.file_url)
     visual_url = media_urls.field(media_urls.visual_url)
+    export_url = media_urls.field(result_export_url)  # api/export_routes.py
 
     @strawberry.field
     async def item(self) -> Annotated[Item, _ITEMS]:
