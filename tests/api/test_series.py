@@ -274,6 +274,19 @@ def test_results_not_done_read_as_null(api: Api, engine: Engine, stored: Stored)
     assert data == {"status": "RUNNING", "value": None, "outputs": None, "series": None}
 
 
+def test_a_missing_file_is_reported(api: Api, settings: Settings, stored: Stored) -> None:
+    for path in (settings.data_dir / "results" / str(stored.item_id)).glob("*.hdf5"):
+        path.unlink()
+    body = api.raw(
+        "query($id: UUID!) { result(id: $id) { status value } }",
+        {"id": str(stored.results["level"])},
+        as_="alice",
+    )
+    assert body["data"] == {"result": {"status": "DONE", "value": None}}
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "NOT_FOUND" and "is missing" in error["message"]
+
+
 def test_private_results_are_not_readable_by_others(api: Api, stored: Stored) -> None:
     query = """query($item: UUID!, $result: UUID!) {
         item(id: $item) { waveform(pixels: 10) { max } }
