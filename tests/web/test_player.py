@@ -1,0 +1,68 @@
+"""The player in a real browser: upload a synthesized file, see its waveform once ingested, zoom
+(a new window queried from the server), run an analysis and watch it until done, with its
+tracks drawn under the audio player; no request leaves the server."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import Site, Traffic
+from timeside_gql.core import samples
+
+pytestmark = pytest.mark.slow
+
+SAMPLERATE = 22050
+SECONDS = 4.0
+AMPLITUDE = 0.5
+UUID = "[0-9a-f-]{36}"
+
+
+def sign_in(page: Page, site: Site) -> None:
+    page.goto(f"{site.url}/")
+    page.fill("header input[name=token]", site.token)
+    page.click("header form.token button")
+    expect(page.locator("header .who")).to_contain_text("signed in as owner-")
+
+
+def test_player_uploads_shows_the_waveform_zooms_and_follows_an_analysis(
+    site: Site, page: Page, traffic: Traffic, tmp_path: Path
+):
+    sine = samples.sine(440.0, SECONDS, SAMPLERATE, AMPLITUDE)
+    audio = samples.write(tmp_path / "la.wav", sine, SAMPLERATE)
+    sign_in(page, site)
+
+    page.set_input_files("form.upload input[type=file]", str(audio))
+    page.fill("form.upload input[name=title]", "uploaded la")
+    page.click("form.upload button")
+    expect(page.locator(".item h2")).to_have_text("uploaded la")
+    waveform = page.locator(".lane-waveform canvas")
+    expect(waveform).to_have_attribute("data-window", f"0-{SECONDS:g}", timeout=60_000)
+    assert float(waveform.get_attribute("data-peak") or 0) == pytest.approx(AMPLITUDE, abs=0.01)
+    assert int(waveform.get_attribute("data-columns") or 0) > 100
+    signed = re.compile(rf"/media/items/{UUID}/source\?sig=")
+    expect(page.locator(".item audio")).to_have_attribute("src", signed)
+
+    page.click(".toolbar button[name=zoom-in]")  # around the middle: [1, 3] s, queried anew
+    expect(waveform).to_have_attribute("data-window", "1-3")
+    expect(page.locator(".toolbar .range")).to_have_text("0:01.00 \N{EN DASH} 0:03.00")
+
+    page.click("form.analysis button[type=submit]")
+    task = page.locator(".task")
+    expect(task).to_have_attribute("data-status", "DONE", timeout=120_000)
+    pitch = page.locator(".lane-line", has_text="pitch")
+    expect(pitch.first).to_have_attribute("data-ready", "true", timeout=30_000)
+    onsets = page.locator(".lane-events")
+    expect(onsets.first).to_have_attribute("data-ready", "true")
+    expect(waveform).to_have_attribute("data-window", "1-3")  # the window survives the reload
+    spectrogram = page.locator(".lane-image img").first
+    expect(spectrogram).to_have_attribute("src", re.compile(rf"/media/results/{UUID}/visual.png\?"))
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=spectrogram.element_handle()
+    )
+
+    assert traffic.hosts() == {"127.0.0.1"}, traffic.urls
+    assert traffic.errors == []

@@ -1,0 +1,84 @@
+/** Start a task on the item with the chosen processors and follow it until it ends. */
+
+import { request, subscribe } from "./api";
+import { h } from "./dom";
+import { CREATE_EXPERIENCE, CREATE_PRESET, PROCESSORS, RUN_TASK, TASK_UPDATES } from "./queries";
+
+interface Processor {
+  id: string;
+  pid: string;
+  name: string;
+}
+
+interface TaskUpdate {
+  kind: string;
+  task: { status: string; error: string | null; itemsTotal: number; itemsDone: number; itemsFailed: number };
+  job: { progress: number } | null;
+  result: { status: string; preset: { processor: { pid: string } } } | null;
+}
+
+type Payload = { __typename: string; id?: string; message?: string };
+
+const DEFAULTS = new Set(["pitch", "onsets", "spectrogram_analyzer", "tempo"]);
+const ENDED = new Set(["DONE", "FAILED", "CANCELLED"]);
+
+function payload(value: Payload): string {
+  if (!value.id) throw new Error(value.message ?? value.__typename);
+  return value.id;
+}
+
+export function analysisPanel(itemId: string, onDone: () => void): HTMLElement {
+  const choices = h("div", { class: "processors" });
+  const progress = h("progress", { max: 1, value: 0 });
+  const status = h("span", { class: "task-status" });
+  const panel = h("div", { class: "task", "data-status": "NONE" }, progress, status);
+  const button = h("button", { type: "submit" }, "Analyse");
+
+  void request<{ analyzers: { nodes: Processor[] }; graphers: { nodes: Processor[] } }>(PROCESSORS).then(({ analyzers, graphers }) => {
+    const all = [...analyzers.nodes, ...graphers.nodes].filter((p) => p.pid !== "waveform_analyzer");
+    choices.replaceChildren(
+      ...all.map((p) =>
+        h("label", { title: p.name }, h("input", { type: "checkbox", name: "processor", value: p.id, "data-pid": p.pid, checked: DEFAULTS.has(p.pid) }), ` ${p.pid}`),
+      ),
+    );
+  });
+
+  function show(update: TaskUpdate): void {
+    const { task, job } = update;
+    const fraction = task.itemsTotal ? task.itemsDone / task.itemsTotal : 0;
+    progress.value = ENDED.has(task.status) ? 1 : Math.max(fraction, job?.progress ?? 0);
+    const finished = update.result ? ` · ${update.result.preset.processor.pid} ${update.result.status.toLowerCase()}` : "";
+    status.textContent = `${task.status}${task.error ? `: ${task.error}` : ""}${ENDED.has(task.status) ? "" : ` ${Math.round(progress.value * 100)}%${finished}`}`;
+    panel.dataset.status = task.status;
+  }
+
+  async function start(event: Event): Promise<void> {
+    event.preventDefault();
+    const chosen = [...choices.querySelectorAll<HTMLInputElement>("input:checked")];
+    if (!chosen.length) return;
+    button.disabled = true;
+    panel.dataset.status = "STARTING";
+    status.textContent = "starting…";
+    try {
+      const presets: string[] = [];
+      for (const input of chosen) {
+        const { createPreset } = await request<{ createPreset: Payload }>(CREATE_PRESET, { processor: input.value });
+        presets.push(payload(createPreset));
+      }
+      const title = `player: ${chosen.map((input) => input.dataset.pid).join(", ")}`;
+      const { createExperience } = await request<{ createExperience: Payload }>(CREATE_EXPERIENCE, { title, presets });
+      const experience = payload(createExperience);
+      const { createTask } = await request<{ createTask: Payload }>(RUN_TASK, { experience, item: itemId });
+      const task = payload(createTask);
+      await subscribe<{ taskUpdates: TaskUpdate }>(TASK_UPDATES, { id: task }, ({ taskUpdates }) => show(taskUpdates)).done;
+      onDone();
+    } catch (error) {
+      panel.dataset.status = "ERROR";
+      status.textContent = error instanceof Error ? error.message : String(error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  return h("form", { class: "analysis", onsubmit: (e: Event) => void start(e) }, h("h3", {}, "Analyse"), choices, button, panel);
+}

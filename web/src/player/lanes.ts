@@ -1,0 +1,90 @@
+/** Which lanes an item's results give, and how each is fetched and drawn for a time window. */
+
+import { request } from "./api";
+import { drawEvents, drawLine, drawSegments, drawWaveform } from "./draw";
+import { h } from "./dom";
+import { SERIES, VISUAL, WAVEFORM } from "./queries";
+import type { Result, Series, View, Waveform } from "./types";
+
+export type LaneKind = "waveform" | "line" | "events" | "segments" | "image";
+
+export interface Lane {
+  key: string;
+  label: string;
+  kind: LaneKind;
+  resultId: string;
+  output: string | null;
+}
+
+/** The ingest's own waveform result is the waveform lane; encoders have nothing to draw. */
+const HIDDEN = new Set(["waveform_analyzer"]);
+
+/** Every drawable output of the done results; global outputs are listed, not drawn. */
+export function lanesOf(results: Result[]): Lane[] {
+  const lanes: Lane[] = [];
+  for (const result of results) {
+    const processor = result.preset.processor;
+    if (result.status !== "DONE" || HIDDEN.has(processor.pid) || processor.kind === "ENCODER") continue;
+    if (processor.kind === "GRAPHER") {
+      lanes.push({ key: `${result.id}:`, label: processor.name, kind: "image", resultId: result.id, output: null });
+      continue;
+    }
+    for (const output of result.outputs ?? []) {
+      const kind = kindOf(output.timeMode, output.dimensions);
+      if (!kind) continue;
+      const unit = output.unit ? ` (${output.unit})` : "";
+      lanes.push({ key: `${result.id}:${output.id}`, label: `${output.name}${unit}`, kind, resultId: result.id, output: output.id });
+    }
+  }
+  return lanes;
+}
+
+function kindOf(timeMode: string, dimensions: number): LaneKind | null {
+  if (timeMode === "framewise") return dimensions === 1 ? "line" : "image";
+  if (timeMode === "event") return "events";
+  if (timeMode === "segment") return "segments";
+  return null;
+}
+
+export interface LaneView {
+  lane: Lane;
+  element: HTMLElement;
+  /** Fetch this lane's data for the window and draw it. */
+  render(view: View, width: number): Promise<void>;
+}
+
+export function laneView(itemId: string, lane: Lane): LaneView {
+  const caption = h("span", { class: "caption" }, lane.label);
+  const canvas = h("canvas", { class: "lane-canvas" });
+  const image = h("img", { class: "lane-image", alt: lane.label });
+  const drawing = lane.kind === "image" ? image : canvas;
+  const element = h("div", { class: `lane lane-${lane.kind}`, "data-key": lane.key, "data-kind": lane.kind }, drawing, caption);
+
+  async function render(view: View, width: number): Promise<void> {
+    const window = { start: view.start, stop: view.stop };
+    if (lane.kind === "waveform") {
+      const { item } = await request<{ item: { waveform: Waveform | null } }>(WAVEFORM, { id: itemId, ...window, pixels: Math.max(1, Math.round(width)) });
+      if (item.waveform) drawWaveform(canvas, item.waveform, view);
+      element.dataset.ready = item.waveform ? "true" : "pending";
+      return;
+    }
+    if (lane.kind === "image") {
+      const height = Math.round(image.clientHeight || 120);
+      const { result } = await request<{ result: { visualUrl: string | null } }>(VISUAL, { id: lane.resultId, output: lane.output, ...window, width: Math.round(width), height });
+      if (result.visualUrl) image.src = result.visualUrl;
+      element.dataset.ready = "true";
+      return;
+    }
+    const { result } = await request<{ result: { series: Series | null } }>(SERIES, { id: lane.resultId, output: lane.output, ...window, points: Math.max(1, Math.round(width)) });
+    const series = result.series;
+    if (!series) return;
+    if (lane.kind === "line") {
+      const range = drawLine(canvas, series, view);
+      caption.textContent = range ? `${lane.label} ${range[0].toFixed(1)} – ${range[1].toFixed(1)}` : lane.label;
+    } else if (lane.kind === "events") drawEvents(canvas, series, view);
+    else drawSegments(canvas, series, view);
+    element.dataset.ready = "true";
+  }
+
+  return { lane, element, render };
+}

@@ -1,0 +1,89 @@
+/** The player's GraphQL operations (the schema: schema.graphql at the repository's top). */
+
+export const ME = `query PlayerMe { me { username } }`;
+
+export const LOGIN = `mutation PlayerLogin($username: String!, $password: String!) {
+  login(username: $username, password: $password, tokenName: "player") {
+    __typename
+    ... on LoginSuccess { token }
+    ... on Error { message }
+  }
+}`;
+
+export const ITEMS = `query PlayerItems($search: String) {
+  items(first: 50, filter: {search: $search}) {
+    totalCount
+    nodes { id title artist audioDuration ingestStatus }
+  }
+}`;
+
+export const ITEM = `query PlayerItem($id: UUID!) {
+  item(id: $id) {
+    id title artist album audioDuration ingestStatus ingestError
+    streamUrl
+    results {
+      id status error
+      preset { processor { pid name kind } }
+      outputs { id name unit dataMode timeMode dimensions count value }
+    }
+  }
+}`;
+
+export const WAVEFORM = `query PlayerWaveform($id: UUID!, $start: Float, $stop: Float, $pixels: Int!) {
+  item(id: $id) { waveform(start: $start, stop: $stop, pixels: $pixels) { start stop times min max } }
+}`;
+
+export const SERIES = `query PlayerSeries($id: UUID!, $output: String, $start: Float, $stop: Float, $points: Int!) {
+  result(id: $id) {
+    series(output: $output, start: $start, stop: $stop, maxPoints: $points) {
+      dataMode timeMode reduction dimensions unit times durations values min max labels
+      labelNames { id name }
+    }
+  }
+}`;
+
+export const VISUAL = `query PlayerVisual($id: UUID!, $output: String, $start: Float, $stop: Float, $width: Int, $height: Int) {
+  result(id: $id) { visualUrl(output: $output, start: $start, stop: $stop, width: $width, height: $height) }
+}`;
+
+export const ITEM_UPDATES = `subscription PlayerItemUpdates($id: UUID!) {
+  itemUpdates(itemId: $id) { kind item { ingestStatus ingestError } }
+}`;
+
+export const PROCESSORS = `query PlayerProcessors {
+  analyzers: processors(first: 100, kind: ANALYZER) { nodes { id pid name } }
+  graphers: processors(first: 100, kind: GRAPHER) { nodes { id pid name } }
+}`;
+
+export const CREATE_PRESET = `mutation PlayerPreset($processor: UUID!) {
+  createPreset(processorId: $processor) {
+    __typename
+    ... on Preset { id }
+    ... on Error { message }
+  }
+}`;
+
+export const CREATE_EXPERIENCE = `mutation PlayerExperience($title: String!, $presets: [UUID!]) {
+  createExperience(input: {title: $title, presetIds: $presets}) {
+    __typename
+    ... on Experience { id }
+    ... on Error { message }
+  }
+}`;
+
+export const RUN_TASK = `mutation PlayerRun($experience: UUID!, $item: UUID!) {
+  createTask(input: {experienceId: $experience, itemId: $item}, run: true) {
+    __typename
+    ... on Task { id status }
+    ... on Error { message }
+  }
+}`;
+
+export const TASK_UPDATES = `subscription PlayerTaskUpdates($id: UUID!) {
+  taskUpdates(taskId: $id) {
+    kind
+    task { status error itemsTotal itemsDone itemsFailed }
+    job { progress }
+    result { status preset { processor { pid } } }
+  }
+}`;
