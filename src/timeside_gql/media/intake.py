@@ -22,7 +22,7 @@ from timeside_gql.db import deletion
 from timeside_gql.db.files import remove_after_commit
 from timeside_gql.db.models import IngestStatus, Item, Result
 from timeside_gql.media.errors import NotAudio
-from timeside_gql.media.storage import Incoming, extension_for, relative_to_data
+from timeside_gql.media.storage import CHUNK_SIZE, Incoming, extension_for, relative_to_data
 from timeside_gql.settings import Settings
 
 #: Item fields a provider's metadata may fill (never over a value the user gave).
@@ -69,9 +69,13 @@ async def store_chunks(settings: Settings, chunks: AsyncIterable[bytes], *, name
     """Store a request body as it arrives; blocking file work runs in worker threads."""
     incoming = await to_thread.run_sync(Incoming.for_settings, settings)
     with incoming:
+        pending = bytearray()
         async for chunk in chunks:
-            if chunk:
-                await to_thread.run_sync(incoming.write, chunk)
+            pending += chunk
+            if len(pending) >= CHUNK_SIZE:  # one thread hop per MiB, not per network read
+                await to_thread.run_sync(incoming.write, bytes(pending))
+                pending.clear()
+        await to_thread.run_sync(incoming.write, bytes(pending))
         return await to_thread.run_sync(lambda: accept(settings, incoming, name=name))
 
 
