@@ -14,6 +14,7 @@ import h5py
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from starlette.testclient import TestClient
 
 from tests.api.conftest import Api
 from tests.media.intake_world import (
@@ -23,6 +24,7 @@ from tests.media.intake_world import (
     upload,
     wait_ingested,
 )
+from timeside_gql.api.app import create_app
 from timeside_gql.db.models import IngestStatus, Item, Result, ResultStatus
 from timeside_gql.jobs import ingest
 from timeside_gql.jobs.events import EventBus, item_channel
@@ -155,3 +157,35 @@ def test_provider_metadata_fills_only_empty_fields() -> None:
     assert (item.title, item.description) == ("My title", "mine")
     assert (item.artist, item.album) == ("Their artist", "Their album")
     assert filled == ["artist", "album", "picture_url", "external_uri"]
+
+
+ITEM_UPDATES = """subscription($id: UUID!) { itemUpdates(itemId: $id) {
+  kind item { ingestStatus sha1 } result { status } } }"""
+
+
+def test_item_updates_follow_the_ingest_over_graphql(
+    engine: Engine, settings: Settings, users: Any, tmp_path: Path
+) -> None:
+    """The app with its lifespan (embedded worker, bus): a subscriber sees the ingest end."""
+    tokens, ids = users
+    path = audio(tmp_path / "tone.wav", seconds=1.0)
+    with TestClient(create_app(settings, engine=engine)) as client:
+        api = Api(client, tokens, ids)
+        item_id = api(CREATE, {"input": {"title": "later"}}, as_="alice")["createItem"]["id"]
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            auth = {"authorization": f"Bearer {tokens['alice']}"}
+            ws.send_json({"type": "connection_init", "payload": auth})
+            assert ws.receive_json()["type"] == "connection_ack"
+            payload = {"query": ITEM_UPDATES, "variables": {"id": item_id}}
+            ws.send_json({"id": "1", "type": "subscribe", "payload": payload})
+            first = ws.receive_json()["payload"]["data"]["itemUpdates"]
+            assert first["kind"] == "SNAPSHOT" and first["item"]["ingestStatus"] == "NONE"
+
+            _replace(api, item_id, path)
+            updates = []
+            while not updates or updates[-1]["item"]["ingestStatus"] != "DONE":
+                updates.append(ws.receive_json()["payload"]["data"]["itemUpdates"])
+            ws.send_json({"id": "1", "type": "complete"})
+    assert {u["kind"] for u in updates} >= {"ITEM", "RESULT"}
+    assert updates[-1]["item"]["sha1"] == hashlib.sha1(path.read_bytes()).hexdigest()
+    assert [u["result"]["status"] for u in updates if u["kind"] == "RESULT"][-1] == "DONE"
