@@ -28,8 +28,8 @@ from timeside_gql.api.app import create_app
 from timeside_gql.api.permissions import Viewer
 from timeside_gql.api.types.media_urls import base_url
 from timeside_gql.core import serialize
-from timeside_gql.core.decode import load
-from timeside_gql.core.encoders import FORMATS
+from timeside_gql.core.decode import load, open_blocks
+from timeside_gql.core.encoders import FORMATS, EncodeSettings, encode_chunks
 from timeside_gql.db.models import Result, ResultStatus, User
 from timeside_gql.db.presets import default_preset
 from timeside_gql.jobs import execution
@@ -311,6 +311,15 @@ def test_cached_transcode_is_redone_for_a_new_source(client, engine, world, sett
         assert result.cache_key is not None and result.status == ResultStatus.DONE
     preset_key_changed = result.updated_at > result.created_at
     assert preset_key_changed
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "ogg", "m4a", "webm", "opus", "flac", "wav"])
+def test_encoders_stream_before_the_end(settings, world, fmt):
+    """More than one chunk for 3 s: bytes leave before the encoder finishes (fragmented MP4
+    once wrote everything at the end)."""
+    stream, blocks = open_blocks(settings.data_dir / world.public.source_file, block_size=4096)
+    spec = EncodeSettings(samplerate=stream.samplerate, channels=stream.channels)
+    assert len(list(encode_chunks(blocks, fmt, spec, chunk_size=4096))) >= 2
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "ogg", "m4a", "webm"])

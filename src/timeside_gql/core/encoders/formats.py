@@ -72,7 +72,12 @@ FORMATS: dict[str, AudioFormat] = {
             codec="aac",
             container="ipod",
             default_bitrate=192_000,
-            stream_options={"movflags": "frag_keyframe+empty_moov+default_base_moof"},
+            # a fragment per second: with keyframes alone, audio (all keyframes) was muxed
+            # as one fragment written at the end, so nothing streamed before the last byte
+            stream_options={
+                "movflags": "frag_keyframe+empty_moov+default_base_moof",
+                "frag_duration": "1000000",
+            },
             file_options={"movflags": "+faststart"},
         ),
         AudioFormat(
