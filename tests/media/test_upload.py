@@ -75,6 +75,12 @@ def test_create_item_with_an_uploaded_file(
     assert media_files(settings) == [stored]
 
 
+def test_an_upload_without_a_title_is_named_after_its_file(api: Api, tmp_path: Path) -> None:
+    path = audio(tmp_path / "Boléro (live).flac")
+    response = upload(api.client, CREATE, {"input": {}}, path, token=api.tokens["alice"])
+    assert response.json()["data"]["createItem"]["title"] == "Boléro (live)"
+
+
 def test_non_audio_is_refused_with_nothing_left(
     api: Api, settings: Settings, tmp_path: Path, engine: Engine
 ) -> None:

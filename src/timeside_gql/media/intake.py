@@ -35,21 +35,27 @@ class Stored:
 
     source_file: str  # relative to the data dir
     info: AudioInfo
+    name: str = ""  # the client's file name: for messages and a default title, never a path
+
+    @property
+    def title(self) -> str:
+        """A title for an item that has none: the file name without its extension."""
+        return Path(self.name).stem[: Item.__table__.columns["title"].type.length]  # type: ignore[attr-defined]
 
 
 def accept(settings: Settings, incoming: Incoming, *, name: str) -> Stored:
     """Probe the received file as audio and keep it; NotAudio (file removed) otherwise.
 
-    ``name`` is the client's file name, used in messages only.
+    ``name`` is the client's file name: for messages and a default title, never a path.
     """
     incoming.close()
     try:
         info = probe(incoming.path, sha1=incoming.sha1)
     except DecodeError as exc:
         reason = str(exc).replace(f"{incoming.path.name}: ", "")
-        raise NotAudio(f"{name}: not an audio file ({reason})") from None
+        raise NotAudio(f"{name or 'the file'}: not an audio file ({reason})") from None
     kept = incoming.keep(extension_for(info.mime_type))
-    return Stored(relative_to_data(settings, kept), info)
+    return Stored(relative_to_data(settings, kept), info, name)
 
 
 def store_stream(settings: Settings, stream: BinaryIO, *, name: str) -> Stored:

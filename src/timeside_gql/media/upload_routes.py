@@ -107,7 +107,7 @@ async def _receive(
     if _declared_size(request) > upload_limit(settings):
         limit = settings.max_upload_mb
         return _error(413, f"larger than the upload limit of {limit} MiB", "TooLarge")
-    name = request.query_params.get("filename") or "upload"
+    name = request.query_params.get("filename") or ""
     try:
         await to_thread.run_sync(_write, sessions, check, viewer)
         stored = await intake.store_chunks(settings, request.stream(), name=name)

@@ -81,6 +81,7 @@ def create_item(
     item = m.Item(author_id=require_user(viewer))
     _apply(session, viewer, item, data)
     if stored is not None and settings is not None:
+        item.title = item.title or stored.title
         attach_source(session, item, stored, settings=settings)
     elif has_remote_source(item):
         request_ingest(session, item)
@@ -124,7 +125,7 @@ async def with_upload(file: Upload, write: Callable[..., m.Item], *args: Any) ->
 
 def _store_upload(settings: Settings, file: Any) -> intake.Stored:
     """Strawberry hands over Starlette's UploadFile: already spooled to disk past 1 MiB."""
-    return intake.store_stream(settings, file.file, name=file.filename or "upload")
+    return intake.store_stream(settings, file.file, name=file.filename or "")
 
 
 def delete_item(session: Session, viewer: Viewer, id: UUID, data_dir: Any) -> UUID:
