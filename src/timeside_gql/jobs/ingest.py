@@ -193,8 +193,9 @@ def _download(engine: Engine, settings: Settings, item_id: uuid.UUID) -> str:
     if not provider.source_access:
         raise NoSourceAccess(f"{provider.name or ref.provider} gives metadata only, no audio")
     settings.media_dir.mkdir(parents=True, exist_ok=True)
+    # Downloaded next to the media dir's files: moved in by a rename, not copied.
     with tempfile.TemporaryDirectory(dir=settings.media_dir, prefix=".download-") as folder:
-        stored = intake.store_file(settings, provider.download(ref, Path(folder), fetcher))
+        stored = intake.adopt(settings, provider.download(ref, Path(folder), fetcher))
     with intake.removed_on_failure(settings, stored), session_scope(engine) as session:
         item = _current(session, item_id, None)
         intake.apply_source(session, item, stored, data_dir=settings.data_dir)

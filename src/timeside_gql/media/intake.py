@@ -22,7 +22,13 @@ from timeside_gql.db import deletion
 from timeside_gql.db.files import remove_after_commit
 from timeside_gql.db.models import IngestStatus, Item, Result
 from timeside_gql.media.errors import NotAudio
-from timeside_gql.media.storage import CHUNK_SIZE, Incoming, extension_for, relative_to_data
+from timeside_gql.media.storage import (
+    CHUNK_SIZE,
+    Incoming,
+    extension_for,
+    place,
+    relative_to_data,
+)
 from timeside_gql.settings import Settings
 
 #: Item fields a provider's metadata may fill (never over a value the user gave).
@@ -49,13 +55,24 @@ def accept(settings: Settings, incoming: Incoming, *, name: str) -> Stored:
     ``name`` is the client's file name: for messages and a default title, never a path.
     """
     incoming.close()
-    try:
-        info = probe(incoming.path, sha1=incoming.sha1)
-    except DecodeError as exc:
-        reason = str(exc).replace(f"{incoming.path.name}: ", "")
-        raise NotAudio(f"{name or 'the file'}: not an audio file ({reason})") from None
+    info = _probe_audio(incoming.path, name, sha1=incoming.sha1)
     kept = incoming.keep(extension_for(info.mime_type))
     return Stored(relative_to_data(settings, kept), info, name)
+
+
+def adopt(settings: Settings, path: Path) -> Stored:
+    """Probe a file already in the media dir's filesystem (a download) and move it in."""
+    info = _probe_audio(path, path.name)
+    kept = place(path, settings.media_dir, extension_for(info.mime_type))
+    return Stored(relative_to_data(settings, kept), info, path.name)
+
+
+def _probe_audio(path: Path, name: str, *, sha1: str | None = None) -> AudioInfo:
+    try:
+        return probe(path, sha1=sha1)
+    except DecodeError as exc:
+        reason = str(exc).replace(f"{path.name}: ", "")
+        raise NotAudio(f"{name or 'the file'}: not an audio file ({reason})") from None
 
 
 def store_stream(settings: Settings, stream: BinaryIO, *, name: str) -> Stored:

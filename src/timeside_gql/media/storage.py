@@ -67,6 +67,13 @@ def relative_to_data(settings: Settings, path: Path) -> str:
     return path.resolve().relative_to(settings.data_dir.resolve()).as_posix()
 
 
+def place(path: Path, media_dir: Path, extension: str) -> Path:
+    """Move a complete file (on the media dir's filesystem) to a generated name there."""
+    target = media_dir / f"{uuid.uuid4().hex}{extension}"
+    os.replace(path, target)
+    return target
+
+
 class Incoming:
     """A file being received: a temporary file in the media dir, its sha1 and size so far.
 
@@ -119,8 +126,7 @@ class Incoming:
     def keep(self, extension: str) -> Path:
         """Rename to its final, generated name; returns the new path."""
         self.close()
-        target = self.media_dir / f"{uuid.uuid4().hex}{extension}"
-        os.replace(self.path, target)
+        target = place(self.path, self.media_dir, extension)
         self._kept = True
         return target
 
