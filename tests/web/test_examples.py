@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,18 +30,20 @@ def create_task(site: Site, item: object) -> str:
     return str(created["createTask"]["id"])
 
 
-def test_python_client_lists_items_then_runs_and_follows_a_task(site: Site):
-    task = create_task(site, site.world.item_ids[0])
-    client = ROOT / "examples" / "python" / "client.py"
-    args = ["--url", site.url, "--token", site.token, "--search", "sine", "--run-task"]
+def run(*command: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> list[str]:
+    """The command's output lines; it must succeed."""
     done = subprocess.run(
-        [sys.executable, str(client), *args, task],
-        capture_output=True,
-        text=True,
-        timeout=120,
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    lines = done.stdout.splitlines()
+    return done.stdout.splitlines()
+
+
+def test_python_client_lists_items_then_runs_and_follows_a_task(site: Site):
+    task = create_task(site, site.world.item_ids[0])
+    client = str(ROOT / "examples" / "python" / "client.py")
+    args = ("--url", site.url, "--token", site.token, "--search", "sine", "--run-task", task)
+    lines = run(sys.executable, client, *args)
     assert lines[0] == "3 items"
     assert all(" sine-" in line for line in lines[1:4])
     assert lines[4].startswith("SNAPSHOT")  # the task as it was when the subscription began
@@ -48,37 +51,19 @@ def test_python_client_lists_items_then_runs_and_follows_a_task(site: Site):
     assert lines[-1] == "task done"
 
 
-def npm(npm_bin: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [npm_bin, *args], cwd=TYPESCRIPT, capture_output=True, text=True, timeout=600
-    )
-
-
 def test_typescript_client_is_generated_from_the_schema_type_checks_and_runs(site: Site):
     """`npm run typecheck` generates the types from schema.graphql first: a schema change that
     breaks the client's operations fails here, and generated types can never be stale."""
-    npm_bin = need_npm()
-    installed = npm(npm_bin, "ci", "--prefer-offline", "--no-audit", "--no-fund")
-    assert installed.returncode == 0, installed.stderr
-    checked = npm(npm_bin, "run", "typecheck")
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    npm = need_npm()
+    run(npm, "ci", "--prefer-offline", "--no-audit", "--no-fund", cwd=TYPESCRIPT)
+    run(npm, "run", "typecheck", cwd=TYPESCRIPT)
     generated = (TYPESCRIPT / "src" / "gql" / "graphql.ts").read_text()
     assert "export type ClientFollowSubscription = " in generated
 
-    built = npm(npm_bin, "exec", "--", "tsc")
-    assert built.returncode == 0, built.stdout + built.stderr
+    run(npm, "exec", "--", "tsc", cwd=TYPESCRIPT)
     task = create_task(site, site.world.item_ids[1])
     env = {**os.environ, "TIMESIDE_URL": site.url, "TIMESIDE_TOKEN": site.token}
-    ran = subprocess.run(
-        ["node", "dist/client.js", task],
-        cwd=TYPESCRIPT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    lines = ran.stdout.splitlines()
+    lines = run("node", "dist/client.js", task, cwd=TYPESCRIPT, env=env)
     assert lines[0] == "3 items"
     assert lines[4].startswith("SNAPSHOT ")
     assert lines[-1] == "task done"

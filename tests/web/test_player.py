@@ -39,8 +39,9 @@ def test_player_uploads_shows_the_waveform_zooms_and_follows_an_analysis(
     page.fill("form.upload input[name=title]", "uploaded la")
     page.click("form.upload button")
     expect(page.locator(".item h2")).to_have_text("uploaded la")
-    waveform = page.locator(".lane-waveform canvas")
-    expect(waveform).to_have_attribute("data-window", f"0-{SECONDS:g}", timeout=60_000)
+    expect(page.locator(".item .meta")).to_contain_text("ingest done", timeout=60_000)
+    waveform = page.locator(".lane-waveform canvas")  # drawn anew once the ingest is done
+    expect(waveform).to_have_attribute("data-window", f"0-{SECONDS:g}")
     assert float(waveform.get_attribute("data-peak") or 0) == pytest.approx(AMPLITUDE, abs=0.01)
     assert int(waveform.get_attribute("data-columns") or 0) > 100
     signed = re.compile(rf"/media/items/{UUID}/source\?sig=")
@@ -57,6 +58,8 @@ def test_player_uploads_shows_the_waveform_zooms_and_follows_an_analysis(
     expect(pitch.first).to_have_attribute("data-ready", "true", timeout=30_000)
     onsets = page.locator(".lane-events")
     expect(onsets.first).to_have_attribute("data-ready", "true")
+    segments = page.locator(".lane-segments canvas").first  # silence: one "active" segment
+    expect(segments).to_have_attribute("data-points", "1")
     expect(waveform).to_have_attribute("data-window", "1-3")  # the window survives the reload
     spectrogram = page.locator(".lane-image img").first
     expect(spectrogram).to_have_attribute("src", re.compile(rf"/media/results/{UUID}/visual.png\?"))

@@ -19,7 +19,7 @@ interface TaskUpdate {
 
 type Payload = { __typename: string; id?: string; message?: string };
 
-const DEFAULTS = new Set(["pitch", "onsets", "spectrogram_analyzer", "tempo"]);
+const DEFAULTS = new Set(["pitch", "onsets", "spectrogram_analyzer", "tempo", "silence"]);
 const ENDED = new Set(["DONE", "FAILED", "CANCELLED"]);
 
 function payload(value: Payload): string {

@@ -114,7 +114,8 @@ export function drawSegments(canvas: HTMLCanvasElement, series: Series, view: Vi
     ctx.fillRect(x0, 2, Math.max(1, x1 - x0), h - 4);
     ctx.fillStyle = "#111";
     const name = names.get(label) ?? (series.values?.[i] ?? "").toString();
-    if (x1 - x0 > 24) ctx.fillText(name, x0 + 3, h / 2 + 4, x1 - x0 - 6);
+    const [left, right] = [Math.max(x0, 0), Math.min(x1, w)]; // the visible part of the box
+    if (right - left > 24) ctx.fillText(name, left + 3, h / 2 + 4, right - left - 6);
   });
   canvas.dataset.points = String(series.times.length);
 }
