@@ -19,6 +19,13 @@ SAMPLERATE = 22050
 SECONDS = 4.0
 AMPLITUDE = 0.5
 UUID = "[0-9a-f-]{36}"
+#: Keeps every (status, progress) the task panel shows, as the subscription updates it.
+RECORD_PROGRESS = """task => {
+  task.seen = [];
+  const bar = task.querySelector("progress");
+  const record = () => task.seen.push([task.dataset.status, bar.value]);
+  new MutationObserver(record).observe(task, {attributes: true, childList: true, subtree: true});
+}"""
 
 
 def sign_in(page: Page, site: Site) -> None:
@@ -51,9 +58,15 @@ def test_player_uploads_shows_the_waveform_zooms_and_follows_an_analysis(
     expect(waveform).to_have_attribute("data-window", "1-3")
     expect(page.locator(".toolbar .range")).to_have_text("0:01.00 \N{EN DASH} 0:03.00")
 
-    page.click("form.analysis button[type=submit]")
     task = page.locator(".task")
+    task.evaluate(RECORD_PROGRESS)
+    page.click("form.analysis button[type=submit]")
     expect(task).to_have_attribute("data-status", "DONE", timeout=120_000)
+    seen = task.evaluate("t => t.seen")
+    statuses = [status for status, _ in seen]
+    assert statuses[0] == "STARTING" and "RUNNING" in statuses and statuses[-1] == "DONE"
+    progress = [value for _, value in seen]
+    assert progress == sorted(progress) and progress[-1] == 1.0  # moves forward, ends full
     pitch = page.locator(".lane-line", has_text="pitch")
     expect(pitch.first).to_have_attribute("data-ready", "true", timeout=30_000)
     onsets = page.locator(".lane-events")

@@ -46,7 +46,8 @@ export function analysisPanel(itemId: string, onDone: () => void): HTMLElement {
   function show(update: TaskUpdate): void {
     const { task, job } = update;
     const fraction = task.itemsTotal ? task.itemsDone / task.itemsTotal : 0;
-    progress.value = ENDED.has(task.status) ? 1 : Math.max(fraction, job?.progress ?? 0);
+    // Never backwards: result events come with no job, before itemsDone counts the item.
+    progress.value = ENDED.has(task.status) ? 1 : Math.max(progress.value, fraction, job?.progress ?? 0);
     const finished = update.result ? ` · ${update.result.preset.processor.pid} ${update.result.status.toLowerCase()}` : "";
     status.textContent = `${task.status}${task.error ? `: ${task.error}` : ""}${ENDED.has(task.status) ? "" : ` ${Math.round(progress.value * 100)}%${finished}`}`;
     panel.dataset.status = task.status;
@@ -58,6 +59,7 @@ export function analysisPanel(itemId: string, onDone: () => void): HTMLElement {
     if (!chosen.length) return;
     button.disabled = true;
     panel.dataset.status = "STARTING";
+    progress.value = 0;
     status.textContent = "starting…";
     try {
       const presets: string[] = [];
