@@ -38,6 +38,11 @@ def test_playground_queries_and_subscribes_with_no_outside_request(
     use_token(page, site.token)
     response = page.locator(".graphiql-response")
 
+    page.click("button[aria-label='Show GraphiQL Explorer']")  # built from the introspection
+    explorer = page.locator(".graphiql-plugin")
+    expect(explorer.get_by_text("experiences", exact=True)).to_be_visible()
+    page.click("button[aria-label='Hide GraphiQL Explorer']")
+
     run(page, "Mine", "query Mine { me { username } items { totalCount } }")
     expect(response).to_contain_text('"totalCount": 3')
     expect(response).to_contain_text('"username": "owner-')
