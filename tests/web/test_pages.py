@@ -31,6 +31,16 @@ def test_pages_load_only_assets_of_this_server(engine: Engine, tmp_path: Path, p
         assert served.content == (STATIC / asset.removeprefix("/static/")).read_bytes()
 
 
+def test_assets_are_compressed(engine: Engine, tmp_path: Path):
+    client = serve(make_settings(tmp_path), engine)
+    script = next(
+        a for a in assets_of(client.get("/").text) if "/player-" in a and a.endswith(".js")
+    )
+    response = client.get(script, headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.content == (STATIC / script.removeprefix("/static/")).read_bytes()
+
+
 def test_graphql_page_is_ours_not_strawberrys_cdn_one(engine: Engine, tmp_path: Path):
     page = serve(make_settings(tmp_path), engine).get("/graphql", headers={"Accept": "text/html"})
     assert "GraphiQL" in page.text
