@@ -58,6 +58,21 @@ def test_player_uploads_shows_the_waveform_zooms_and_follows_an_analysis(
     expect(waveform).to_have_attribute("data-window", "1-3")
     expect(page.locator(".toolbar .range")).to_have_text("0:01.00 \N{EN DASH} 0:03.00")
 
+    # The audio streams from its signed URL; a click three quarters along the lanes seeks to
+    # 1 + 0.75 x 2 = 2.5 s and the playhead stands there.
+    page.wait_for_function("document.querySelector('.item audio').readyState >= 1")
+    assert page.eval_on_selector(".item audio", "a => a.duration") == pytest.approx(
+        SECONDS, abs=0.05
+    )
+    box = page.locator(".lanes").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 10)
+    page.wait_for_function(
+        "Math.abs(document.querySelector('.item audio').currentTime - 2.5) < 0.05"
+    )
+    left = page.eval_on_selector(".lanes .cursor", "c => parseFloat(c.style.left)")
+    assert left == pytest.approx(75, abs=1)
+
     task = page.locator(".task")
     task.evaluate(RECORD_PROGRESS)
     page.click("form.analysis button[type=submit]")

@@ -24,7 +24,9 @@ export function itemView(id: string): ItemView {
   let frame = 0;
   let destroyed = false;
   let saved: View | null = null; // the window, kept across reloads (new results, tracks chosen)
-  const analysis = analysisPanel(id, () => void load()); // kept across reloads: its task's state
+  // Kept across reloads (a finished analysis reloads the results): playback and task state.
+  const analysis = analysisPanel(id, () => void load());
+  const audio = h("audio", { controls: true, preload: "metadata" });
 
   async function load(): Promise<void> {
     const { item } = await request<{ item: Item | null }>(ITEM, { id });
@@ -52,10 +54,11 @@ export function itemView(id: string): ItemView {
     const duration = item.audioDuration ?? 0;
     let view: View = saved ?? { start: 0, stop: duration || 1 };
     const lanes = lanesOf(item.results);
-    for (const lane of lanes) if (!known.has(lane.key)) (known.add(lane.key), chosen.add(lane.key));
-
-    const audio = h("audio", { controls: true, preload: "metadata" });
-    if (item.streamUrl) audio.src = item.streamUrl;
+    for (const lane of lanes.filter((l) => !known.has(l.key))) {
+      known.add(lane.key); // new tracks show; those you hid stay hidden
+      chosen.add(lane.key);
+    }
+    if (item.streamUrl && audio.src !== item.streamUrl) audio.src = item.streamUrl;
     const range = h("span", { class: "range" });
     const cursor = h("div", { class: "cursor" });
     const waveform: Lane = { key: "waveform", label: "waveform", kind: "waveform", resultId: "", output: null };

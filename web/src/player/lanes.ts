@@ -60,10 +60,15 @@ export function laneView(itemId: string, lane: Lane): LaneView {
   const drawing = lane.kind === "image" ? image : canvas;
   const element = h("div", { class: `lane lane-${lane.kind}`, "data-key": lane.key, "data-kind": lane.kind }, drawing, caption);
 
+  let latest = 0;
+
   async function render(view: View, width: number): Promise<void> {
+    const asked = ++latest;
+    const fresh = () => asked === latest; // a later window was asked for meanwhile: drop this one
     const window = { start: view.start, stop: view.stop };
     if (lane.kind === "waveform") {
       const { item } = await request<{ item: { waveform: Waveform | null } }>(WAVEFORM, { id: itemId, ...window, pixels: Math.max(1, Math.round(width)) });
+      if (!fresh()) return;
       if (item.waveform) drawWaveform(canvas, item.waveform, view);
       element.dataset.ready = item.waveform ? "true" : "pending";
       return;
@@ -71,13 +76,14 @@ export function laneView(itemId: string, lane: Lane): LaneView {
     if (lane.kind === "image") {
       const height = Math.round(image.clientHeight || 120);
       const { result } = await request<{ result: { visualUrl: string | null } }>(VISUAL, { id: lane.resultId, output: lane.output, ...window, width: Math.round(width), height });
+      if (!fresh()) return;
       if (result.visualUrl) image.src = result.visualUrl;
       element.dataset.ready = "true";
       return;
     }
     const { result } = await request<{ result: { series: Series | null } }>(SERIES, { id: lane.resultId, output: lane.output, ...window, points: Math.max(1, Math.round(width)) });
     const series = result.series;
-    if (!series) return;
+    if (!series || !fresh()) return;
     if (lane.kind === "line") {
       const range = drawLine(canvas, series, view);
       caption.textContent = range ? `${lane.label} ${range[0].toFixed(1)} – ${range[1].toFixed(1)}` : lane.label;
