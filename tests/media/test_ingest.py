@@ -189,3 +189,23 @@ def test_item_updates_follow_the_ingest_over_graphql(
     assert {u["kind"] for u in updates} >= {"ITEM", "RESULT"}
     assert updates[-1]["item"]["sha1"] == hashlib.sha1(path.read_bytes()).hexdigest()
     assert [u["result"]["status"] for u in updates if u["kind"] == "RESULT"][-1] == "DONE"
+
+
+def test_serve_resumes_ingests_a_stopped_process_left_pending(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    """Embedded mode: the queue died with the process; the next start enqueues them again."""
+    path = audio(tmp_path / "left.wav", seconds=1.0)
+    stored = intake.store_file(settings, path)
+    with Session(engine, expire_on_commit=False) as session:
+        item = Item(title="left behind")
+        session.add(item)
+        ingest.attach_source(session, item, stored, settings=settings, send=False)
+        session.commit()
+    with Session(engine) as session:
+        assert session.get(Item, item.id).ingest_status == IngestStatus.PENDING  # type: ignore[union-attr]
+
+    with TestClient(create_app(settings, engine=engine)):
+        resumed = wait_ingested(engine, item.id)
+    assert resumed.ingest_status == IngestStatus.DONE
+    assert [r.status for r in _results(engine, str(item.id))] == [ResultStatus.DONE]
