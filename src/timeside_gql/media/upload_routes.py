@@ -26,7 +26,11 @@ from starlette.routing import BaseRoute, Route
 from timeside_gql.api.context import bearer_token, viewer_for_token
 from timeside_gql.api.errors import ApiError, Forbidden, InvalidInput, NotFound
 from timeside_gql.api.mutations.base import fetch_owned
-from timeside_gql.api.mutations.items import ItemInput, create_item, replace_item_source
+from timeside_gql.api.mutations.items import (
+    ItemInput,
+    create_item_with_file,
+    replace_item_source,
+)
 from timeside_gql.api.permissions import Viewer, require_user
 from timeside_gql.db import models as m
 from timeside_gql.db.errors import InvalidToken
@@ -136,7 +140,7 @@ async def create(request: Request) -> JSONResponse:
     if "is_public" in params:
         fields["is_public"] = params["is_public"].lower() in {"1", "true", "yes"}
     data = ItemInput(**fields)
-    return await _receive(request, _may_create, create_item, data, created=True)
+    return await _receive(request, _may_create, create_item_with_file, data, created=True)
 
 
 async def replace(request: Request) -> JSONResponse:

@@ -69,22 +69,27 @@ class ItemInput:
     )
 
 
-def create_item(
-    session: Session,
-    viewer: Viewer,
-    data: ItemInput,
-    stored: intake.Stored | None = None,
-    settings: Settings | None = None,
+def create_item(session: Session, viewer: Viewer, data: ItemInput) -> m.Item:
+    """A new item, ingested from its URL or provider id when it has one."""
+    item = _new_item(session, viewer, data)
+    if has_remote_source(item):
+        request_ingest(session, item)
+    return item
+
+
+def create_item_with_file(
+    session: Session, viewer: Viewer, data: ItemInput, stored: intake.Stored, settings: Settings
 ) -> m.Item:
-    """A new item; with ``stored`` (an accepted upload) as its source, or ingested from its
-    URL or provider id when it has one."""
+    """A new item whose source is an accepted upload (titled after the file when untitled)."""
+    item = _new_item(session, viewer, data)
+    item.title = item.title or stored.title
+    attach_source(session, item, stored, settings=settings)
+    return item
+
+
+def _new_item(session: Session, viewer: Viewer, data: ItemInput) -> m.Item:
     item = m.Item(author_id=require_user(viewer))
     _apply(session, viewer, item, data)
-    if stored is not None and settings is not None:
-        item.title = item.title or stored.title
-        attach_source(session, item, stored, settings=settings)
-    elif has_remote_source(item):
-        request_ingest(session, item)
     return item
 
 
@@ -179,7 +184,7 @@ class ItemMutations:
     async def create_item(self, input: ItemInput, file: Upload | None = None) -> ItemPayload:
         if file is None:
             return await mutate(create_item, input)
-        return await with_upload(file, create_item, input)
+        return await with_upload(file, create_item_with_file, input)
 
     @strawberry.mutation(
         description="Replace an item's audio by `file`: hashed and probed again, its results "
