@@ -387,6 +387,25 @@ def test_item_without_audio(client, engine, api, world):
     assert response.status_code == 404 and "no audio yet" in response.text
 
 
+def test_missing_files_are_404_not_500(client, engine, settings, world):
+    level = compute(engine, settings, world.public, "level")
+    image = compute(engine, settings, world.public, "waveform_simple")
+    (settings.data_dir / level.hdf5_path).unlink()
+    (settings.data_dir / image.file_path).unlink()
+    (settings.data_dir / world.public.source_file).unlink()
+    for path in (
+        f"/media/results/{level.id}.hdf5",
+        f"/media/results/{level.id}.json",
+        f"/media/results/{level.id}/visual.png",
+        f"/media/results/{image.id}.png",
+        f"/media/results/{image.id}/visual.png",
+        source_url(world.public.id),
+        f"/media/items/{world.public.id}/audio.wav?start=1",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404 and "missing" in response.text, path
+
+
 # ---------------------------------------------------------------------------------------------
 # Result files
 

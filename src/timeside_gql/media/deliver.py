@@ -74,10 +74,9 @@ def result_file(data_dir: Path, result: Result, fmt: str, output: str | None = N
             f"result {result.id} has no {fmt!r} file (formats: {', '.join(available)})"
         )
     if result.file_path and fmt == Path(result.file_path).suffix.lstrip("."):
-        return Payload(
-            result.mime_type or "application/octet-stream", path=data_dir / result.file_path
-        )
-    path = data_dir / str(result.hdf5_path)
+        product = _on_disk(data_dir / result.file_path)
+        return Payload(result.mime_type or "application/octet-stream", path=product)
+    path = _on_disk(data_dir / str(result.hdf5_path))
     if fmt == "hdf5" and output is None:
         return Payload(HDF5_TYPE, path=path)
     results = _outputs(path, output)
@@ -113,15 +112,24 @@ def visual(
     _check_window(start, stop)
     image_file = result.file_path and (result.mime_type or "").startswith("image/")
     if result.status == ResultStatus.DONE and image_file and output is None:
-        return _crop(data_dir / str(result.file_path), duration, width, height, start, stop)
+        return _crop(
+            _on_disk(data_dir / str(result.file_path)), duration, width, height, start, stop
+        )
     if result.status != ResultStatus.DONE or not result.hdf5_path:
         available = ", ".join(formats(result)) or "none"
         raise Unavailable(f"result {result.id} has no data to draw (formats: {available})")
-    [first, *_] = _outputs(data_dir / result.hdf5_path, output)
+    [first, *_] = _outputs(_on_disk(data_dir / result.hdf5_path), output)
     try:
         return png_bytes(render(first, width, height, start, stop))
     except RenderError as exc:
         raise BadRequest(str(exc)) from exc
+
+
+def _on_disk(path: Path) -> Path:
+    """The file, or Unavailable: a done row whose file went (deleted by hand, a lost disk)."""
+    if not path.is_file():
+        raise Unavailable(f"the file of this result is missing: {path.name}")
+    return path
 
 
 def _outputs(path: Path, output: str | None) -> list[AnalyzerResult]:

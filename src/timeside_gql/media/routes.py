@@ -80,9 +80,12 @@ def _item(request: Request) -> Callable[[Session, Viewer], m.Item]:
 def _audio_of(request: Request, item: m.Item) -> Path:
     settings, _ = app_services(request)
     try:
-        return source_file(settings, item)
-    except NoAudio as exc:
+        path = source_file(settings, item)
+    except (NoAudio, FileNotFoundError) as exc:
         raise HTTPException(404, str(exc)) from exc
+    if not path.is_file():
+        raise HTTPException(404, f"the source file of item {item.id} is missing")
+    return path
 
 
 def _file(path: Path, media_type: str, etag: str, filename: str) -> FileResponse:
