@@ -101,6 +101,16 @@ def test_source_unsatisfiable_range(client, world, settings, header):
     assert response.headers["content-range"] == f"bytes */{size}"
 
 
+def test_source_not_modified(client, world):
+    url = source_url(world.public.id)
+    etag = client.get(url).headers["etag"]
+    for header in (etag, f'"other", W/{etag}', "*"):
+        response = client.get(url, headers={"If-None-Match": header})
+        assert (response.status_code, response.content) == (304, b""), header
+        assert response.headers["etag"] == etag
+    assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
 def test_source_decreasing_range_is_a_bad_request(client, world):
     response = client.get(source_url(world.public.id), headers={"Range": "bytes=9-1"})
     assert response.status_code == 400

@@ -88,14 +88,24 @@ def _audio_of(request: Request, item: m.Item) -> Path:
     return path
 
 
-def _file(path: Path, media_type: str, etag: str, filename: str) -> FileResponse:
+def _file(request: Request, path: Path, media_type: str, etag: str, filename: str) -> Response:
+    """The file with Range support; 304 when the client already holds this version."""
+    tag = f'"{etag}"'
+    if _matches(request.headers.get("if-none-match", ""), tag):
+        return Response(status_code=304, headers={"etag": tag})
     return FileResponse(
         path,
         media_type=media_type,
         filename=filename,
         content_disposition_type="inline",
-        headers={"etag": f'"{etag}"'},
+        headers={"etag": tag},
     )
+
+
+def _matches(if_none_match: str, tag: str) -> bool:
+    """``If-None-Match``: ``*`` or a list of tags, compared weakly (RFC 9110 13.1.2)."""
+    tags = {part.strip().removeprefix("W/") for part in if_none_match.split(",")}
+    return "*" in tags or tag in tags
 
 
 async def item_source(request: Request) -> Response:
@@ -103,7 +113,9 @@ async def item_source(request: Request) -> Response:
     item = await read_visible(request, _item(request))
     path = _audio_of(request, item)
     media_type = item.mime_type or "application/octet-stream"
-    return _file(path, media_type, str(item.sha1), safe_filename(item.title, path.suffix[1:]))
+    return _file(
+        request, path, media_type, str(item.sha1), safe_filename(item.title, path.suffix[1:])
+    )
 
 
 def _float_param(request: Request, name: str) -> float | None:
@@ -148,7 +160,7 @@ async def item_audio(request: Request) -> Response:
         except (ComputeFailed, JobError) as exc:
             raise HTTPException(500, f"transcoding failed: {exc}") from exc
         file = settings.data_dir / str(result.file_path)
-        return _file(file, spec.mime_type, str(result.cache_key), filename)
+        return _file(request, file, spec.mime_type, str(result.cache_key), filename)
     disposition = content_disposition("inline", filename)
     if request.method == "HEAD":  # the length is known only once encoded: none is sent
         head = Response(media_type=spec.mime_type, headers=disposition)
@@ -184,7 +196,7 @@ async def result_file(request: Request) -> Response:
     payload = await _deliver(deliver.result_file, settings.data_dir, result, fmt, output)
     filename = safe_filename(f"{item.title}-{pid}", fmt)
     if payload.path is not None:
-        return _file(payload.path, payload.media_type, str(result.cache_key), filename)
+        return _file(request, payload.path, payload.media_type, str(result.cache_key), filename)
     disposition = content_disposition("attachment", filename)
     return Response(payload.data, media_type=payload.media_type, headers=disposition)
 
