@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -309,18 +310,28 @@ def test_concurrent_requests_encode_once(client, engine, world, monkeypatch):
 
 def test_cached_transcode_is_redone_for_a_new_source(client, engine, world, settings):
     url = f"/media/items/{world.public.id}/audio.flac"
-    assert client.get(url).status_code == 200
+
+    def stored() -> tuple[str | None, str | None]:
+        with Session(engine) as session:
+            [row] = session.exec(select(Result).where(Result.item_id == world.public.id)).all()
+            assert row.status == ResultStatus.DONE
+            return row.cache_key, row.file_path
+
+    first = client.get(url)
+    key, file_path = stored()
+    path = settings.data_dir / str(file_path)
+    os.utime(path, ns=(0, 0))  # so a rewrite shows
     with Session(engine) as session:
         item = session.get_one(type(world.public), world.public.id)
         item.sha1 = "0" * 40  # as ingest records a replaced source
         session.add(item)
         session.commit()
-    assert client.get(url).status_code == 200
-    with Session(engine) as session:
-        [result] = session.exec(select(Result).where(Result.item_id == world.public.id)).all()
-        assert result.cache_key is not None and result.status == ResultStatus.DONE
-    preset_key_changed = result.updated_at > result.created_at
-    assert preset_key_changed
+    again = client.get(url)
+    new_key, new_path = stored()
+    assert new_key != key and new_path == file_path
+    assert path.stat().st_mtime_ns > 0  # encoded again (same audio: same bytes)
+    assert again.content == first.content
+    assert again.headers["etag"] == f'"{new_key}"' != first.headers["etag"]
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "ogg", "m4a", "webm", "opus", "flac", "wav"])
