@@ -28,38 +28,30 @@ from bench_core import write_synthetic
 from sqlmodel import Session
 
 from timeside_gql.api.app import create_app
-from timeside_gql.core.decode import probe
 from timeside_gql.db import models as m
 from timeside_gql.db.engine import create_engine
 from timeside_gql.db.migrate import upgrade
+from timeside_gql.media import intake
 from timeside_gql.settings import Settings
 
 RANGE_BYTES = 256 * 1024
 
 
 def make_item(settings: Settings, minutes: float) -> tuple[str, int]:
-    """A public item on a fresh synthetic WAV; its id and file size."""
-    relative = "media/long.wav"
-    (settings.data_dir / "media").mkdir(parents=True)
-    path = write_synthetic(settings.data_dir / relative, minutes * 60, seed=1)
-    info = probe(path)
+    """A public item on a fresh synthetic WAV, stored by the intake; its id and file size."""
+    with tempfile.TemporaryDirectory() as folder:
+        stored = intake.store_file(
+            settings, write_synthetic(Path(folder) / "long.wav", minutes * 60, seed=1)
+        )
     upgrade(settings.db_url)
     engine = create_engine(settings.db_url)
     with Session(engine) as session:
-        item = m.Item(
-            title="long",
-            source_file=relative,
-            sha1=info.sha1,
-            mime_type=info.mime_type,
-            audio_duration=info.duration,
-            samplerate=info.samplerate,
-            channels=info.channels,
-        )
-        session.add(item)
+        item = m.Item(title="long")
+        intake.apply_source(session, item, stored, data_dir=settings.data_dir)
         session.commit()
         item_id = str(item.id)
     engine.dispose()
-    return item_id, info.size
+    return item_id, stored.info.size
 
 
 def serve(settings: Settings) -> tuple[uvicorn.Server, str]:

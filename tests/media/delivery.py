@@ -4,6 +4,7 @@ and files as jobs)."""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from timeside_gql.api.permissions import Viewer
-from timeside_gql.core.decode import probe
 from timeside_gql.db.models import Item, Result
 from timeside_gql.db.presets import default_preset
+from timeside_gql.media import intake
 from timeside_gql.media.derived import ensure_result
 from timeside_gql.media.signing import signed_url
 from timeside_gql.settings import Settings
@@ -48,22 +49,12 @@ def add_item(
     title: str = "A sine",
     fade_in: bool = False,
 ) -> Item:
-    """An ingested item (sha1, mime type, duration filled as ingest does) on a fresh WAV."""
-    relative = f"media/{uuid.uuid4().hex}.wav"
-    info = probe(sine_wav(settings.data_dir / relative, fade_in=fade_in))
+    """An item whose source is a fresh WAV, stored and probed by the intake as an upload is."""
+    with tempfile.TemporaryDirectory() as folder:
+        stored = intake.store_file(settings, sine_wav(Path(folder) / "sine.wav", fade_in=fade_in))
     with Session(engine, expire_on_commit=False) as session:
-        item = Item(
-            title=title,
-            source_file=relative,
-            sha1=info.sha1,
-            mime_type=info.mime_type,
-            audio_duration=info.duration,
-            samplerate=info.samplerate,
-            channels=info.channels,
-            author_id=owner,
-            is_public=public,
-        )
-        session.add(item)
+        item = Item(title=title, author_id=owner, is_public=public)
+        intake.apply_source(session, item, stored, data_dir=settings.data_dir)
         session.commit()
     return item
 
