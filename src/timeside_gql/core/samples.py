@@ -91,7 +91,7 @@ def write(path: str | os.PathLike[str], y: np.ndarray, sr: int) -> Path:
     if rate != sr:
         y = soxr.resample(y.T, sr, rate).T.astype(np.float32)
     with av.open(str(path), mode="w", format=fmt) as container:
-        stream = container.add_stream(codec, rate=rate, layout=layout)
+        stream: av.AudioStream = container.add_stream(codec, rate=rate, layout=layout)  # type: ignore[assignment]
         if codec == "vorbis":
             stream.codec_context.options = {"strict": "experimental"}
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(y), format="fltp", layout=layout)

@@ -77,7 +77,7 @@ def _construct_array(loader: yaml.SafeLoader, node: yaml.MappingNode) -> np.ndar
 
 
 _Dumper.add_representer(np.ndarray, _represent_array)
-_Dumper.add_multi_representer(np.generic, _represent_scalar)
+_Dumper.add_multi_representer(np.generic, _represent_scalar)  # type: ignore[type-abstract]
 _Loader.add_constructor("!numpyArray", _construct_array)
 
 
@@ -151,7 +151,7 @@ def to_npz(results: Iterable[AnalyzerResult], path: str | os.PathLike[str]) -> N
                 arrays[f"{result.id}/{key}"] = value
         arrays[f"{result.id}/meta"] = np.array(json.dumps(as_dict, default=_encode))
     with open(path, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
+        np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub
 
 
 def from_npz(path: str | os.PathLike[str]) -> list[AnalyzerResult]:

@@ -217,7 +217,7 @@ def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.I
     except (socket.gaierror, UnicodeError) as error:
         raise DownloadError(f"cannot resolve {host}: {error}") from None
     # an IPv4-mapped IPv6 address (::ffff:127.0.0.1) is judged as the IPv4 address it carries
-    found = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    found = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     return [getattr(a, "ipv4_mapped", None) or a for a in found]
 
 

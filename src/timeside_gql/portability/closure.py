@@ -71,7 +71,7 @@ def dumped_tables(*, with_users: bool) -> list[sa.Table]:
     return [t for t in SQLModel.metadata.sorted_tables if t.name not in excluded]
 
 
-def key_of(table: sa.Table, row: Mapping[str, Any]) -> Key:
+def key_of(table: sa.Table, row: Mapping[Any, Any]) -> Key:
     return tuple(row[c.name] for c in table.primary_key)
 
 
@@ -96,7 +96,7 @@ class Graph:
         self.fks = {
             t.name: [fk for fk in t.foreign_keys if fk.column.table.name in names] for t in tables
         }
-        self.rows: dict[str, dict[Key, Mapping[str, Any]]] = {}
+        self.rows: dict[str, dict[Key, Mapping[Any, Any]]] = {}
         for table in tables:
             columns = {*table.primary_key.columns, *(fk.parent for fk in self.fks[table.name])}
             if "updated_at" in table.c:
@@ -133,11 +133,11 @@ class Graph:
             pass
         return keep
 
-    def _candidates(self, name: str, within: Keys | None) -> dict[Key, Mapping[str, Any]]:
+    def _candidates(self, name: str, within: Keys | None) -> dict[Key, Mapping[Any, Any]]:
         rows = self.rows[name]
         return rows if within is None else {k: rows[k] for k in within.get(name, ())}
 
-    def _touches(self, table: sa.Table, row: Mapping[str, Any], keep: Keys) -> bool:
+    def _touches(self, table: sa.Table, row: Mapping[Any, Any], keep: Keys) -> bool:
         return any(
             (row[fk.parent.name],) in keep[fk.column.table.name] for fk in self.fks[table.name]
         )
@@ -185,11 +185,11 @@ class Graph:
         return grew
 
 
-def _all_in(row: Mapping[str, Any], fks: Iterable[sa.ForeignKey], keep: Keys) -> bool:
+def _all_in(row: Mapping[Any, Any], fks: Iterable[sa.ForeignKey], keep: Keys) -> bool:
     values = [(row[fk.parent.name], fk.column.table.name) for fk in fks]
     present = [(v, t) for v, t in values if v is not None]
     return bool(present) and all((v,) in keep[t] for v, t in present)
 
 
-def _values(rows: Mapping[Key, Mapping[str, Any]], keys: set[Key], column: str) -> set[Any]:
+def _values(rows: Mapping[Key, Mapping[Any, Any]], keys: set[Key], column: str) -> set[Any]:
     return {rows[k][column] for k in keys if rows[k][column] is not None}

@@ -15,7 +15,7 @@ AUDIO_COLUMNS: frozenset[tuple[str, str]] = frozenset({("items", "source_file")}
 
 
 def row_files(
-    table: str, row: Mapping[str, Any], *, audio: bool = True
+    table: str, row: Mapping[Any, Any], *, audio: bool = True
 ) -> Iterator[tuple[str, str]]:
     """(column, relative path) of each file the row refers to."""
     for column in FILE_COLUMNS.get(table, ()):

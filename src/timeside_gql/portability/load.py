@@ -221,8 +221,8 @@ class Importer:
 
     def _select(
         self, table: sa.Table, columns: Sequence[sa.Column[Any]], values: list[Key]
-    ) -> list[Mapping[str, Any]]:
-        found: list[Mapping[str, Any]] = []
+    ) -> list[Mapping[Any, Any]]:
+        found: list[Mapping[Any, Any]] = []
         for chunk in _batches(values, BATCH):
             if len(columns) == 1:
                 where = columns[0].in_([v[0] for v in chunk])
