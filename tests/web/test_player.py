@@ -1,6 +1,6 @@
 """The player in a real browser: upload a synthesized file, see its waveform once ingested, zoom
 (a new window queried from the server), run an analysis and watch it until done, with its
-tracks drawn under the audio player; no request leaves the server."""
+tracks drawn under the audio player; logging in; no request leaves the server."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlmodel import Session
 
 from tests.web.conftest import Site, Traffic
 from timeside_gql.core import samples
+from timeside_gql.db import auth
 
 pytestmark = pytest.mark.slow
 
@@ -95,5 +97,26 @@ def test_player_uploads_shows_the_waveform_zooms_and_follows_an_analysis(
         "img => img.complete && img.naturalWidth > 0", arg=spectrogram.element_handle()
     )
 
+    assert traffic.hosts() == {"127.0.0.1"}, traffic.urls
+    assert traffic.errors == []
+
+
+def test_login_makes_a_token_the_playground_shares(site: Site, page: Page, traffic: Traffic):
+    with Session(site.engine) as session:
+        auth.create_user(session, "grace", "correct horse battery")
+        session.commit()
+    page.goto(f"{site.url}/")
+    expect(page.locator("header .who")).to_have_text("anonymous")
+    login = page.locator("header form.login")
+    login.locator("input[name=username]").fill("grace")
+    login.locator("input[name=password]").fill("wrong")
+    login.locator("button").click()
+    expect(page.locator("header .who")).to_contain_text("password")  # refused, and said so
+    login.locator("input[name=password]").fill("correct horse battery")
+    login.locator("button").click()
+    expect(page.locator("header .who")).to_have_text("signed in as grace")
+
+    page.goto(f"{site.url}/graphql")  # same origin, same localStorage: same token
+    expect(page.locator(".token-state")).to_have_text("authenticated requests")
     assert traffic.hosts() == {"127.0.0.1"}, traffic.urls
     assert traffic.errors == []
