@@ -9,7 +9,6 @@ run can produce.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
@@ -28,17 +27,16 @@ from timeside_gql.api.mutations.base import (
     DeletePayload,
     assign,
     changes,
-    deleted,
+    delete_owned,
     fetch,
     fetch_many,
     fetch_owned,
     mutate,
+    remove,
 )
 from timeside_gql.api.mutations.tasks import ACTIVE, TaskPayload
 from timeside_gql.api.permissions import Viewer, require_user
-from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.analyses import Analysis, AnalysisTrack
-from timeside_gql.db import deletion
 from timeside_gql.db import models as m
 from timeside_gql.db.experiences import set_presets
 from timeside_gql.jobs import service as jobs
@@ -122,12 +120,6 @@ def check_output(processor: m.Processor, analysis: m.Analysis) -> None:
         )
 
 
-def delete_analysis(session: Session, viewer: Viewer, id: UUID, data_dir: Path) -> UUID:
-    """Refused while a track shows it (the tracks may be other people's)."""
-    deletion.delete(session, fetch_owned(session, viewer, m.Analysis, id), data_dir=data_dir)
-    return id
-
-
 def create_track(
     session: Session, viewer: Viewer, item_id: UUID, data: AnalysisTrackInput
 ) -> m.AnalysisTrack:
@@ -161,11 +153,6 @@ def _apply_track(
     session.add(track)
     session.flush()
     return track
-
-
-def delete_track(session: Session, viewer: Viewer, id: UUID, data_dir: Path) -> UUID:
-    deletion.delete(session, fetch_owned(session, viewer, m.AnalysisTrack, id), data_dir=data_dir)
-    return id
 
 
 def compute_tracks(
@@ -228,8 +215,7 @@ class AnalysisMutations:
 
     @strawberry.mutation(description="Refused while an analysis track shows it.")
     async def delete_analysis(self, id: UUID) -> DeletePayload:
-        data_dir = current_scope().settings.data_dir
-        return await mutate(delete_analysis, id, data_dir, convert=deleted)
+        return await remove(delete_owned, m.Analysis, id)
 
     @strawberry.mutation(
         description="Show an analysis on an item you can see, on a track of yours."
@@ -247,8 +233,7 @@ class AnalysisMutations:
 
     @strawberry.mutation
     async def delete_analysis_track(self, id: UUID) -> DeletePayload:
-        data_dir = current_scope().settings.data_dir
-        return await mutate(delete_track, id, data_dir, convert=deleted)
+        return await remove(delete_owned, m.AnalysisTrack, id)
 
     @strawberry.mutation(
         description="Compute the results the item's analysis tracks (all you see, or those "

@@ -21,15 +21,15 @@ from timeside_gql.api.mutations.base import (
     DeletePayload,
     assign,
     changes,
-    deleted,
+    delete_owned,
     fetch,
     fetch_many,
     fetch_owned,
     mutate,
+    remove,
 )
 from timeside_gql.api.mutations.items import set_tags
 from timeside_gql.api.permissions import Viewer, require_owner, require_user
-from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.annotations import Annotation, AnnotationTrack
 from timeside_gql.db import deletion
 from timeside_gql.db import models as m
@@ -88,11 +88,6 @@ def update_track(
         _check_no_overlap(session, track, None, None)
     session.flush()
     return track
-
-
-def delete_track(session: Session, viewer: Viewer, id: UUID, data_dir: Path) -> UUID:
-    deletion.delete(session, fetch_owned(session, viewer, m.AnnotationTrack, id), data_dir=data_dir)
-    return id
 
 
 def create_annotation(
@@ -226,8 +221,7 @@ class AnnotationMutations:
 
     @strawberry.mutation(description="Delete a track with its annotations.")
     async def delete_annotation_track(self, id: UUID) -> DeletePayload:
-        data_dir = current_scope().settings.data_dir
-        return await mutate(delete_track, id, data_dir, convert=deleted)
+        return await remove(delete_owned, m.AnnotationTrack, id)
 
     @strawberry.mutation
     async def create_annotation(self, track_id: UUID, input: AnnotationInput) -> AnnotationPayload:
@@ -239,5 +233,4 @@ class AnnotationMutations:
 
     @strawberry.mutation
     async def delete_annotation(self, id: UUID) -> DeletePayload:
-        data_dir = current_scope().settings.data_dir
-        return await mutate(delete_annotation, id, data_dir, convert=deleted)
+        return await remove(delete_annotation, id)

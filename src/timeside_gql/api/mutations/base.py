@@ -8,6 +8,7 @@ worker thread; it raises :class:`ApiError` (or a ``db`` error) for anything the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -30,6 +31,7 @@ from timeside_gql.api.errors import (
 from timeside_gql.api.permissions import Viewer, require_owner, visible
 from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.base import as_type
+from timeside_gql.db import deletion
 from timeside_gql.db import errors as db_errors
 from timeside_gql.db import models as m
 
@@ -64,6 +66,19 @@ async def mutate(
 
 def deleted(id: UUID) -> Deleted:
     return Deleted(id=id)
+
+
+async def remove(write: Callable[..., UUID], *args: Any) -> Any:
+    """Run a delete ``write(session, viewer, *args, data_dir)``: files go after the commit."""
+    return await mutate(write, *args, current_scope().settings.data_dir, convert=deleted)
+
+
+def delete_owned(
+    session: Session, viewer: Viewer, model: type[m.Shareable], id: UUID, data_dir: Path
+) -> UUID:
+    """A shareable row deleted by its author (or an admin), under the delete rules of db."""
+    deletion.delete(session, fetch_owned(session, viewer, model, id), data_dir=data_dir)
+    return id
 
 
 def from_data_error(error: db_errors.DataError) -> ApiError:

@@ -22,13 +22,12 @@ from timeside_gql.api.mutations.base import (
     DeletePayload,
     assign,
     changes,
-    deleted,
     fetch,
     mutate,
+    remove,
     require_text,
 )
 from timeside_gql.api.permissions import Viewer, require_admin, require_user
-from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.base import as_types
 from timeside_gql.api.types.catalog import Preset, Processor, Provider, Tag
 from timeside_gql.core.params import ParameterError
@@ -133,10 +132,6 @@ def sync_registry(session: Session, viewer: Viewer) -> list[m.Processor]:
     return sync_from_registry(session)
 
 
-def _data_dir() -> Path:
-    return current_scope().settings.data_dir
-
-
 @strawberry.type
 class CatalogMutations:
     @strawberry.mutation(
@@ -150,7 +145,7 @@ class CatalogMutations:
 
     @strawberry.mutation(description="Administrators only; cascades to the preset's results.")
     async def delete_preset(self, id: UUID) -> DeletePayload:
-        return await mutate(delete_catalog_row, m.Preset, id, _data_dir(), convert=deleted)
+        return await remove(delete_catalog_row, m.Preset, id)
 
     @strawberry.mutation(description="The tag of this name, created if missing.")
     async def create_tag(self, name: str) -> TagPayload:
@@ -162,7 +157,7 @@ class CatalogMutations:
 
     @strawberry.mutation(description="Administrators only.")
     async def delete_tag(self, id: UUID) -> DeletePayload:
-        return await mutate(delete_catalog_row, m.Tag, id, _data_dir(), convert=deleted)
+        return await remove(delete_catalog_row, m.Tag, id)
 
     @strawberry.mutation(description="Administrators only.")
     async def create_provider(self, input: ProviderInput) -> ProviderPayload:
@@ -174,7 +169,7 @@ class CatalogMutations:
 
     @strawberry.mutation(description="Administrators only; items keep no provider.")
     async def delete_provider(self, id: UUID) -> DeletePayload:
-        return await mutate(delete_catalog_row, m.Provider, id, _data_dir(), convert=deleted)
+        return await remove(delete_catalog_row, m.Provider, id)
 
     @strawberry.mutation(
         description="Administrators only: store every processor of the audio core's registry "
@@ -187,4 +182,4 @@ class CatalogMutations:
 
     @strawberry.mutation(description="Administrators only; refused while presets use it.")
     async def delete_processor(self, id: UUID) -> DeletePayload:
-        return await mutate(delete_catalog_row, m.Processor, id, _data_dir(), convert=deleted)
+        return await remove(delete_catalog_row, m.Processor, id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
@@ -19,15 +18,15 @@ from timeside_gql.api.mutations.base import (
     DeletePayload,
     assign,
     changes,
-    deleted,
+    delete_owned,
     fetch_many,
     fetch_owned,
     mutate,
+    remove,
 )
 from timeside_gql.api.permissions import Viewer, require_user
-from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.experiences import Experience
-from timeside_gql.db import deletion, experiences
+from timeside_gql.db import experiences
 from timeside_gql.db import models as m
 
 ExperiencePayload = Annotated[
@@ -62,12 +61,6 @@ def update_experience(
     return experience
 
 
-def delete_experience(session: Session, viewer: Viewer, id: UUID, data_dir: Path) -> UUID:
-    experience = fetch_owned(session, viewer, m.Experience, id)
-    deletion.delete(session, experience, data_dir=data_dir)
-    return id
-
-
 def _apply(
     session: Session, viewer: Viewer, experience: m.Experience, data: ExperienceInput
 ) -> None:
@@ -92,5 +85,4 @@ class ExperienceMutations:
 
     @strawberry.mutation(description="Refused while tasks refer to the experience.")
     async def delete_experience(self, id: UUID) -> DeletePayload:
-        data_dir = current_scope().settings.data_dir
-        return await mutate(delete_experience, id, data_dir, convert=deleted)
+        return await remove(delete_owned, m.Experience, id)

@@ -27,15 +27,15 @@ from timeside_gql.api.mutations.base import (
     DeletePayload,
     assign,
     changes,
-    deleted,
+    delete_owned,
     fetch,
     fetch_owned,
     mutate,
+    remove,
 )
 from timeside_gql.api.permissions import Viewer, require_user
 from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.items import Item
-from timeside_gql.db import deletion
 from timeside_gql.db import models as m
 from timeside_gql.jobs.ingest import attach_source, has_remote_source, request_ingest
 from timeside_gql.media import intake
@@ -133,11 +133,6 @@ def _store_upload(settings: Settings, file: Any) -> intake.Stored:
     return intake.store_stream(settings, file.file, name=file.filename or "")
 
 
-def delete_item(session: Session, viewer: Viewer, id: UUID, data_dir: Any) -> UUID:
-    deletion.delete(session, fetch_owned(session, viewer, m.Item, id), data_dir=data_dir)
-    return id
-
-
 def _apply(session: Session, viewer: Viewer, item: m.Item, data: ItemInput) -> None:
     values = changes(data, exclude={"tags"})
     for name in URL_FIELDS:
@@ -199,5 +194,4 @@ class ItemMutations:
 
     @strawberry.mutation(description="Delete an item with its results, jobs and annotations.")
     async def delete_item(self, id: UUID) -> DeletePayload:
-        data_dir = current_scope().settings.data_dir
-        return await mutate(delete_item, id, data_dir, convert=deleted)
+        return await remove(delete_owned, m.Item, id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
@@ -20,16 +19,16 @@ from timeside_gql.api.mutations.base import (
     DeletePayload,
     assign,
     changes,
-    deleted,
+    delete_owned,
     fetch_many,
     fetch_owned,
     mutate,
+    remove,
 )
 from timeside_gql.api.permissions import Viewer, require_user
-from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.items import Selection
-from timeside_gql.db import deletion, selections
 from timeside_gql.db import models as m
+from timeside_gql.db import selections
 
 SelectionPayload = Annotated[
     Selection | ValidationError | NotFoundError | PermissionDenied | ConflictError | CycleError,
@@ -65,12 +64,6 @@ def update_selection(
     return selection
 
 
-def delete_selection(session: Session, viewer: Viewer, id: UUID, data_dir: Path) -> UUID:
-    selection = fetch_owned(session, viewer, m.Selection, id)
-    deletion.delete(session, selection, data_dir=data_dir)
-    return id
-
-
 def _apply(session: Session, viewer: Viewer, selection: m.Selection, data: SelectionInput) -> None:
     assign(selection, changes(data, exclude={"item_ids", "child_ids"}))
     session.add(selection)
@@ -99,5 +92,4 @@ class SelectionMutations:
 
     @strawberry.mutation(description="Delete a selection (not its items); refused if tasks ran it.")
     async def delete_selection(self, id: UUID) -> DeletePayload:
-        data_dir = current_scope().settings.data_dir
-        return await mutate(delete_selection, id, data_dir, convert=deleted)
+        return await remove(delete_owned, m.Selection, id)

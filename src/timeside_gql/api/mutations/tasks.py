@@ -21,13 +21,12 @@ from timeside_gql.api.mutations.base import (
     DeletePayload,
     assign,
     changes,
-    deleted,
     fetch,
     fetch_owned,
     mutate,
+    remove,
 )
 from timeside_gql.api.permissions import Viewer, require_owner, require_user
-from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.tasks import Task
 from timeside_gql.db import deletion
 from timeside_gql.db import models as m
@@ -111,10 +110,8 @@ class TaskMutations:
 
     @strawberry.mutation(description="Refused while the task is pending or running.")
     async def delete_task(self, id: UUID) -> DeletePayload:
-        data_dir = current_scope().settings.data_dir
-        return await mutate(delete_task, id, data_dir, convert=deleted)
+        return await remove(delete_task, id)
 
     @strawberry.mutation(description="Delete a result and its files, to have it computed again.")
     async def delete_result(self, id: UUID) -> DeletePayload:
-        data_dir = current_scope().settings.data_dir
-        return await mutate(delete_result, id, data_dir, convert=deleted)
+        return await remove(delete_result, id)
