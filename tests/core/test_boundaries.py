@@ -1,4 +1,4 @@
-"""The core is a library: it never imports the server, database, jobs, settings or media."""
+"""The core is a library: it never imports the server, database, jobs, settings, media or tools."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import timeside_gql.core
 
-FORBIDDEN = ("api", "db", "jobs", "settings", "media", "cli")
+FORBIDDEN = ("api", "db", "jobs", "settings", "media", "cli", "portability", "web")
 
 
 def test_core_imports_nothing_of_the_server():
