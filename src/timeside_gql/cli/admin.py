@@ -24,7 +24,9 @@ from timeside_gql.settings import get_settings
 
 
 def register(subparsers: Any) -> None:
-    migrate = subparsers.add_parser("migrate", help="upgrade the database and sync processors")
+    migrate = subparsers.add_parser(
+        "migrate", help="upgrade the database, sync processors and providers"
+    )
     migrate.add_argument("--revision", default="head", help="target revision (default head)")
     migrate.set_defaults(func=run_migrate)
 
