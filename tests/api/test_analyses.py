@@ -170,10 +170,13 @@ def test_private_tracks_and_delete_rules(api: Api, presets: dict[str, str]) -> N
     }
 
     delete = """mutation($id: UUID!) { %s(id: $id) { __typename } }"""
-    refused = api(delete % "deleteAnalysis", {"id": rms}, as_="alice")["deleteAnalysis"]
-    assert refused == {"__typename": "ConflictError"}
-    refused = api(delete % "deletePreset", {"id": presets["level"]}, as_="admin")["deletePreset"]
-    assert refused == {"__typename": "ConflictError"}
+    refuse = """mutation($id: UUID!) { %s(id: $id) { __typename ... on Error { message } } }"""
+    refused = api(refuse % "deleteAnalysis", {"id": rms}, as_="alice")["deleteAnalysis"]
+    assert refused["__typename"] == "ConflictError"
+    assert refused["message"].endswith("analysis tracks show this analysis")
+    refused = api(refuse % "deletePreset", {"id": presets["level"]}, as_="admin")["deletePreset"]
+    assert refused["__typename"] == "ConflictError"
+    assert refused["message"].endswith("experiences or analyses use this preset")
     gone = api(delete % "deleteItem", {"id": item_id}, as_="alice")["deleteItem"]
     assert gone == {"__typename": "Deleted"}  # its tracks went with it
     assert api(delete % "deleteAnalysis", {"id": rms}, as_="alice")["deleteAnalysis"] == {

@@ -129,7 +129,7 @@ def test_definitions_in_use_are_refused(session: Session, tmp_path: Path) -> Non
 
     for obj, reason in [
         (proc, "presets use this processor"),
-        (pre, "experiences use this preset"),
+        (pre, "experiences or analyses use this preset"),
         (exp, "tasks ran this experience"),
         (selection, "tasks ran this selection"),
     ]:

@@ -14,12 +14,22 @@ from sqlmodel import Session, SQLModel, col, func, select
 
 from timeside_gql.db.errors import DeleteRefusedError
 from timeside_gql.db.files import remove_after_commit
-from timeside_gql.db.models import Entity, Experience, Item, Preset, Processor, Result, Selection
+from timeside_gql.db.models import (
+    Analysis,
+    Entity,
+    Experience,
+    Item,
+    Preset,
+    Processor,
+    Result,
+    Selection,
+)
 
 # Why a RESTRICT foreign key may refuse each kind of row.
 REFUSALS: dict[type[SQLModel], str] = {
     Processor: "presets use this processor",
-    Preset: "experiences use this preset",
+    Preset: "experiences or analyses use this preset",
+    Analysis: "analysis tracks show this analysis",
     Experience: "tasks ran this experience",
     Selection: "tasks ran this selection",
 }

@@ -1,10 +1,11 @@
 """The data graph: users and tokens, items and selections, processors, presets and experiences,
-tasks, jobs and results, annotations and tags.
+tasks, jobs and results, annotations and tags, the analysis catalogue.
 
 Delete rules live in the foreign keys (``ondelete``), so they hold for raw SQL too; see
-docs/data-model.md. Derived data (results, jobs, annotation tracks) cascades with its item;
-definitions other rows depend on (a processor with presets, a preset in an experience, an
-experience or selection that tasks ran) are refused with RESTRICT.
+docs/data-model.md. Derived data (results, jobs, annotation and analysis tracks) cascades with
+its item; definitions other rows depend on (a processor with presets, a preset in an experience
+or an analysis, an analysis shown by a track, an experience or selection that tasks ran) are
+refused with RESTRICT.
 
 No ``from __future__ import annotations`` here: SQLModel resolves relationship types at runtime.
 """
