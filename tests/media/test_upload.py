@@ -4,9 +4,11 @@ and PostgreSQL; refusals (not audio, too large, not allowed) leave nothing on di
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 import soundfile
 from sqlalchemy.engine import Engine
@@ -108,6 +110,32 @@ def test_multipart_without_a_token_is_refused_before_parsing(api: Api, tmp_path:
     response = upload(api.client, CREATE, {"input": {"title": "x"}}, path, token=None)
     assert response.status_code == 401
     assert "Authorization" in response.text
+
+
+def test_chunked_multipart_over_the_limit_is_cut_off(api: Api, tmp_path: Path) -> None:
+    """Without Content-Length the limit holds while the body streams: Starlette would spool
+    every multipart file part to disk, whatever its size."""
+    big = audio(tmp_path / "big.wav", seconds=60, sr=44100)  # 5.3 MB > 2 MiB + 1 MiB of slack
+    operations = {"query": CREATE, "variables": {"input": {"title": "x"}, "file": None}}
+    request = httpx.Request(
+        "POST",
+        "http://testserver/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
+        files={"0": ("big.wav", big.read_bytes(), "audio/wav")},
+    )
+    body = request.read()
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for start in range(0, len(body), 65536):
+            yield body[start : start + 65536]
+
+    headers = {
+        "Authorization": f"Bearer {api.tokens['alice']}",
+        "Content-Type": request.headers["content-type"],
+    }
+    response = api.client.post("/graphql", content=chunks(), headers=headers)
+    assert response.status_code == 413, response.text
+    assert "upload limit" in response.text
 
 
 def test_replace_source_by_author_only(

@@ -16,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -30,7 +31,7 @@ from timeside_gql.db.errors import InvalidToken
 from timeside_gql.db.providers import sync_providers
 from timeside_gql.jobs.runtime import job_runtime
 from timeside_gql.media.routes import routes as media_routes
-from timeside_gql.media.upload_routes import multipart_refusal
+from timeside_gql.media.upload_routes import limited_body, multipart_refusal
 from timeside_gql.media.upload_routes import routes as upload_routes
 from timeside_gql.settings import Settings, get_settings
 from timeside_gql.web import routes as web
@@ -49,6 +50,11 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.settings = settings
         self.sessions = sessions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _is_multipart(scope):
+            receive = limited_body(receive, self.settings, lambda text: HTTPException(413, text))
+        await super().__call__(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our self-hosted GraphiQL: Strawberry's loads its scripts from a CDN."""
@@ -80,6 +86,10 @@ class GraphQLApp(GraphQL[Context, None]):
         if context.viewer.is_anonymous and self.settings.require_login:
             raise ConnectionRejectionError({"reason": "authentication required"})
         return UNSET
+
+
+def _is_multipart(scope: Scope) -> bool:
+    return Request(scope).headers.get("content-type", "").startswith("multipart/form-data")
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Starlette:
