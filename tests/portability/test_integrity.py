@@ -25,6 +25,7 @@ from timeside_gql.portability.errors import (
     NotAnArchive,
     SchemaMismatch,
     TruncatedArchive,
+    UnsafePath,
     UnsupportedFormat,
 )
 from timeside_gql.portability.load import load
@@ -122,6 +123,17 @@ def damaged(archive: Path, tmp_path: Path) -> dict[str, tuple[Path, type[Archive
             SchemaMismatch,
             "no table labels: migrate it first",
         ),
+        # A row's path is served by the media routes: it must never name a file elsewhere.
+        "absolute path": (
+            rewrite(archive, tmp_path / "abs.tar", _source_file("/etc/passwd"), reseal=True),
+            UnsafePath,
+            "path '/etc/passwd' is not inside the data directory",
+        ),
+        "escaping path": (
+            rewrite(archive, tmp_path / "up.tar", _source_file("../../etc/passwd"), reseal=True),
+            UnsafePath,
+            "path '../../etc/passwd' is not inside the data directory",
+        ),
     }
 
 
@@ -131,6 +143,18 @@ def _bad_uuid(name: str, data: bytes) -> bytes:
     row = json.loads(data.splitlines()[-1])
     row["provider_id"] = "not-a-uuid"
     return b"\n".join([*data.splitlines()[:-1], json.dumps(row).encode()]) + b"\n"
+
+
+def _source_file(path: str) -> Callable[[str, bytes], bytes]:
+    def change(name: str, data: bytes) -> bytes:
+        if name != "tables/items.jsonl":
+            return data
+        rows = [json.loads(line) for line in data.splitlines()]
+        for row in rows:
+            row["source_file"] = path
+        return b"".join(json.dumps(row).encode() + b"\n" for row in rows)
+
+    return change
 
 
 def _not_json(name: str, data: bytes) -> bytes:
@@ -158,6 +182,8 @@ CASES = [
     "malformed row",
     "not json",
     "unknown table",
+    "absolute path",
+    "escaping path",
 ]
 
 

@@ -35,7 +35,7 @@ from timeside_gql.db.engine import session_scope
 from timeside_gql.db.errors import DataError, UnknownUser
 from timeside_gql.db.models import Selection
 from timeside_gql.db.selections import add_child
-from timeside_gql.portability.archive import ArchiveReader, Manifest
+from timeside_gql.portability.archive import ArchiveReader, Manifest, safe_relative
 from timeside_gql.portability.closure import Key, key_of
 from timeside_gql.portability.codec import decode_row
 from timeside_gql.portability.datafiles import row_files
@@ -163,9 +163,12 @@ class Importer:
 
     def _decoded(self, table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
         try:
-            return self._remapped(table, decode_row(table, row))
+            decoded = self._remapped(table, decode_row(table, row))
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise NotAnArchive(f"a row of table {table.name} is malformed ({error!r})") from None
+        for _, path in row_files(table.name, decoded):
+            safe_relative(path)  # routes serve these files: never one outside the data dir
+        return decoded
 
     def _remapped(self, table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
         for fk in table.foreign_keys:
