@@ -188,6 +188,28 @@ def test_result_exports(api: Api, stored_result: dict[str, str]) -> None:
     assert api.client.get(f"/exports/results/{UUID(int=1)}.csv").status_code == 404
 
 
+def test_result_export_without_labels_or_file_answers_404(
+    api: Api, engine: Engine, settings: Any
+) -> None:
+    """Nothing to export is a 404 as for an unknown output, a lost file too (not a 500)."""
+    frames = AnalyzerResult("value", "framewise", id_metadata=IdMetadata(id="energy"))
+    with Session(engine) as session:
+        item = f.item(session, "Song", audio_duration=4.0, samplerate=8000)
+        preset = f.preset(session, f.processor(session))
+        relative = f"results/{item.id}/r.hdf5"
+        (Path(settings.data_dir) / relative).parent.mkdir(parents=True)
+        hdf5.write(Path(settings.data_dir) / relative, [frames])
+        done = f.result(session, item, preset, status=m.ResultStatus.DONE, hdf5_path=relative)
+        session.commit()
+        path = f"/exports/results/{done.id}.csv"
+    unlabelled = api.client.get(path)
+    assert unlabelled.status_code == 404, unlabelled.text
+    assert "no event or segment output" in unlabelled.text
+    (Path(settings.data_dir) / relative).unlink()
+    missing = api.client.get(path)
+    assert missing.status_code == 404 and "missing" in missing.text
+
+
 def test_graphql_gives_signed_export_urls(api: Api, track: str) -> None:
     assert {fmt.value for fmt in LabelFormat} == set(FORMATS)
     query = "query($id: UUID!) { annotationTrack(id: $id) { exportUrl(format: AUDACITY) } }"

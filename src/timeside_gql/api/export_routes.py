@@ -106,12 +106,16 @@ async def result(request: Request) -> Response:
 def _labelled_output(path: Path, wanted: str | None) -> AnalyzerResult:
     """The output asked for, or the result's only event/segment output (modes read from the
     group attributes: no dataset is loaded but the one exported)."""
+    if not path.is_file():  # a done row whose file went (deleted by hand, a lost disk)
+        raise HTTPException(404, f"the file of this result is missing: {path.name}")
     with h5py.File(path, "r") as h5:
         timed = [rid for rid in h5 if h5[rid].attrs.get("time_mode") in TIMED]
+    if not timed:
+        raise HTTPException(404, "no event or segment output in this result")
     if wanted is not None and wanted not in timed:
         raise HTTPException(404, f"no event or segment output {wanted!r} in this result")
     if wanted is None and len(timed) != 1:
-        names = ", ".join(timed) or "none"
+        names = ", ".join(timed)
         raise HTTPException(400, f"choose ?output= among the event/segment outputs: {names}")
     [stored] = hdf5.read(path, ids=[wanted or timed[0]])
     return stored
