@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
+from timeside_gql.db.auth import issue_token
 from timeside_gql.db.models import (
     Experience,
     Item,
@@ -32,6 +35,17 @@ def add(session: Session, row: T) -> T:
 
 def user(session: Session, username: str = "ada", **fields: Any) -> User:
     return add(session, User(username=username, password_hash="not-a-hash", **fields))
+
+
+def token(engine: Engine, user_id: uuid.UUID | None = None, *, username: str = "ada") -> str:
+    """The secret of a new API token (committed, for a live server): of the user ``user_id``,
+    or of a new user ``username``."""
+    with Session(engine) as session:
+        owner = session.get(User, user_id) if user_id else user(session, username)
+        assert owner is not None
+        secret = issue_token(session, owner, name="test")[1]
+        session.commit()
+    return secret
 
 
 def item(session: Session, title: str = "item", **fields: Any) -> Item:

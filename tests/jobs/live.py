@@ -27,6 +27,14 @@ UPDATES = """subscription($id: UUID!) { taskUpdates(taskId: $id) {
   job { id status progress } result { id status error } } }"""
 
 
+def instance_env(data_dir: Path, db_url: str) -> dict[str, str]:
+    """The environment of a deployment's processes: this one's, without the ``TIMESIDE_*``
+    settings of whoever runs the tests, pointed at this data dir and database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMESIDE_")}
+    env.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "numba"))
+    return env | {"TIMESIDE_DATA_DIR": str(data_dir), "TIMESIDE_DATABASE_URL": db_url}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from tests.jobs.test_graphql_inprocess import RUN, follow, post, token_for
+from tests.db import factories
+from tests.jobs.test_graphql_inprocess import RUN, follow, post
 from tests.jobs.world import build_world, expected_peak_db
 from timeside_gql.api.app import create_app
 from timeside_gql.core import hdf5
@@ -37,7 +38,7 @@ def client(settings, engine):
 
 def test_reading_waits_for_compute_then_shows_the_result(client, engine, data_dir):
     world = build_world(engine, data_dir, failing=False, pids=("level",))
-    token = token_for(engine, world.owner_id)
+    token = factories.token(engine, world.owner_id)
     item = str(world.item_ids[0])
     analysis = post(client, ANALYSIS, token, preset=str(world.preset_ids["level"]))
     track = post(client, TRACK, token, item=item, analysis=analysis["createAnalysis"]["id"])
@@ -80,7 +81,7 @@ def test_reading_waits_for_compute_then_shows_the_result(client, engine, data_di
 
 def test_a_computed_segment_result_exports_as_it_is_stored(client, engine, data_dir):
     world = build_world(engine, data_dir, failing=False, pids=("silence",))
-    token = token_for(engine, world.owner_id)
+    token = factories.token(engine, world.owner_id)
     post(client, RUN, token, id=str(world.task_id))
     updates = [m["payload"]["data"]["taskUpdates"] for m in follow(client, world.task_id, token)]
     assert updates[-1]["task"]["status"] == "DONE"

@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session
 from starlette.testclient import TestClient
 
+from tests.db import factories
 from tests.jobs.world import build_world, snapshot
 from timeside_gql.api.app import create_app
-from timeside_gql.db import auth
-from timeside_gql.db.models import TaskStatus, User
+from timeside_gql.db.models import TaskStatus
 from timeside_gql.jobs.events import get_bus, task_channel
 
 PAYLOAD = "__typename ... on Task { id status } ... on Error { message }"
@@ -26,23 +25,6 @@ CREATE = f"""mutation($experience: UUID!, $item: UUID!) {{
 UPDATES = """subscription($id: UUID!) { taskUpdates(taskId: $id) {
   kind cached task { status itemsTotal itemsDone itemsFailed }
   job { progress status } result { status error } } }"""
-
-
-def token_for(engine, user_id) -> str:
-    with Session(engine, expire_on_commit=False) as session:
-        token = auth.issue_token(session, session.get(User, user_id), name="test")[1]
-        session.commit()
-    return token
-
-
-def stranger_token(engine) -> str:
-    with Session(engine, expire_on_commit=False) as session:
-        user = User(username="stranger", password_hash="x")
-        session.add(user)
-        session.flush()
-        token = auth.issue_token(session, user, name="test")[1]
-        session.commit()
-    return token
 
 
 @pytest.fixture
@@ -74,7 +56,7 @@ def follow(client, task_id, token: str) -> list[dict]:
 
 def test_run_then_follow_until_the_task_ends(client, engine, data_dir):
     world = build_world(engine, data_dir, pids=("level", "mean_dc_shift"))
-    token = token_for(engine, world.owner_id)
+    token = factories.token(engine, world.owner_id)
     assert post(client, RUN, token, id=str(world.task_id))["runTask"]["status"] == "PENDING"
 
     updates = [m["payload"]["data"]["taskUpdates"] for m in follow(client, world.task_id, token)]
@@ -94,7 +76,7 @@ def test_run_then_follow_until_the_task_ends(client, engine, data_dir):
 
 def test_create_and_run_in_one_mutation(client, engine, data_dir):
     world = build_world(engine, data_dir, failing=False, pids=("level", "mean_dc_shift"))
-    token = token_for(engine, world.owner_id)
+    token = factories.token(engine, world.owner_id)
     created = post(
         client, CREATE, token, experience=str(world.experience_id), item=str(world.item_ids[0])
     )["createTask"]
@@ -106,7 +88,7 @@ def test_create_and_run_in_one_mutation(client, engine, data_dir):
 
 def test_only_users_who_may_see_the_task_follow_or_run_it(client, engine, data_dir):
     world = build_world(engine, data_dir, pids=("level", "mean_dc_shift"))  # a private task
-    stranger = stranger_token(engine)
+    stranger = factories.token(engine, username="stranger")
     refused = post(client, RUN, stranger, id=str(world.task_id))["runTask"]
     assert refused["__typename"] == "NotFoundError"
     [message] = follow(client, world.task_id, stranger)
@@ -120,7 +102,7 @@ ITEM_UPDATES = """subscription($id: UUID!) { itemUpdates(itemId: $id) {
 
 def test_item_updates_stream_the_results_of_tasks_on_the_item(client, engine, data_dir):
     world = build_world(engine, data_dir, failing=False, pids=("level", "mean_dc_shift"))
-    token = token_for(engine, world.owner_id)
+    token = factories.token(engine, world.owner_id)
     item_id = str(world.item_ids[1])
     with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
         ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
@@ -142,7 +124,7 @@ def test_item_updates_stream_the_results_of_tasks_on_the_item(client, engine, da
 
 def test_task_updates_over_server_sent_events(client, engine, data_dir):
     world = build_world(engine, data_dir, failing=False, pids=("level",))
-    token = token_for(engine, world.owner_id)
+    token = factories.token(engine, world.owner_id)
     post(client, RUN, token, id=str(world.task_id))
     body = {"query": UPDATES, "variables": {"id": str(world.task_id)}}
     headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
@@ -159,7 +141,7 @@ def test_task_updates_over_server_sent_events(client, engine, data_dir):
 
 def test_subscribers_who_see_the_same_rows_share_one_read_per_event(client, engine, data_dir):
     world = build_world(engine, data_dir, failing=False, pids=("level",))
-    token = token_for(engine, world.owner_id)
+    token = factories.token(engine, world.owner_id)
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args) -> None:

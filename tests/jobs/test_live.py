@@ -5,7 +5,6 @@ SQLite with the server's in-process worker. Progress is followed over a real Web
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 from collections import Counter
 from collections.abc import Iterator
@@ -16,14 +15,14 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from tests.jobs.live import Deployment, follow_task, graphql
+from tests.db import factories
+from tests.jobs.live import Deployment, follow_task, graphql, instance_env
 from tests.jobs.world import World, build_world, expected_peak_db, snapshot
 from tests.services import need_redis
 from timeside_gql.core import hdf5
-from timeside_gql.db import auth
 from timeside_gql.db.engine import create_engine
 from timeside_gql.db.migrate import upgrade
-from timeside_gql.db.models import Job, Result, ResultStatus, TaskStatus, User
+from timeside_gql.db.models import Job, Result, ResultStatus, TaskStatus
 
 pytestmark = pytest.mark.slow
 
@@ -45,21 +44,17 @@ def deployment(
     started by the test and stopped here."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMESIDE_")}
-    env.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "numba"))
-    env["TIMESIDE_DATA_DIR"] = str(data_dir)
-    env["TIMESIDE_WORKER_HEARTBEAT_TIMEOUT"] = HEARTBEAT_TIMEOUT_S
+    extra = {"TIMESIDE_WORKER_HEARTBEAT_TIMEOUT": HEARTBEAT_TIMEOUT_S}
     if mode == "production":
-        redis_url = need_redis()
+        extra["TIMESIDE_REDIS_URL"] = need_redis()
         server = request.getfixturevalue("postgres_server")
         db_url = server.create()
-        env["TIMESIDE_REDIS_URL"] = redis_url
         # Queues and channels of their own: other runs may share this Redis.
-        env["TIMESIDE_REDIS_NAMESPACE"] = f"test-{secrets.token_hex(4)}"
+        extra["TIMESIDE_REDIS_NAMESPACE"] = f"test-{secrets.token_hex(4)}"
     else:
         db_url = f"sqlite:///{tmp_path / 'timeside.db'}"
     upgrade(db_url)
-    env["TIMESIDE_DATABASE_URL"] = db_url
+    env = instance_env(data_dir, db_url) | extra
     engine = create_engine(db_url)
     live = Deployment(env=env, logs=tmp_path)
     yield live, engine, data_dir
@@ -74,13 +69,6 @@ def start(live: Deployment, mode: str, *, workers: int = 1) -> str:
     if mode == "production":
         live.worker(processes=workers)
     return url
-
-
-def token_for(engine: Engine, world: World) -> str:
-    with Session(engine) as session:
-        token = auth.issue_token(session, session.get(User, world.owner_id), name="live")[1]
-        session.commit()
-    return token
 
 
 def run_and_follow(url: str, token: str, world: World, **kwargs: Any) -> list[dict[str, Any]]:
@@ -109,7 +97,7 @@ def test_selection_task_streams_progress_and_records_the_failing_preset(mode, de
     live, engine, data_dir = deployment
     world = build_world(engine, data_dir, seconds=5.0)
     url = start(live, mode, workers=2)
-    updates = follow_then_run(url, token_for(engine, world), world)
+    updates = follow_then_run(url, factories.token(engine, world.owner_id), world)
 
     assert updates[0]["kind"] == "SNAPSHOT" and updates[0]["task"]["status"] == "DRAFT"
     progress = [u["job"]["progress"] for u in updates if u["kind"] == "JOB"]
@@ -139,7 +127,7 @@ def test_a_second_run_computes_nothing(mode, deployment):
     live, engine, data_dir = deployment
     world = build_world(engine, data_dir, failing=False)
     url = start(live, mode)
-    token = token_for(engine, world)
+    token = factories.token(engine, world.owner_id)
     first = follow_then_run(url, token, world)
     assert first[-1]["task"]["status"] == "DONE"
     _, _, before = snapshot(engine, world.task_id)
@@ -179,7 +167,7 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_task_completes(mode, deploy
             killed.append(job)
 
     async def scenario() -> list[dict[str, Any]]:
-        token = token_for(engine, world)
+        token = factories.token(engine, world.owner_id)
         following = asyncio.create_task(
             follow_task(url, token, world.task_id, on_update=kill_mid_job, timeout=180)
         )

@@ -12,29 +12,17 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
+from tests.db import factories
 from tests.jobs.live import Deployment, graphql
 from tests.jobs.test_live import deployment, mode, start
 from tests.media.intake_world import audio
-from timeside_gql.db import auth
-from timeside_gql.db.models import User
 
 pytestmark = pytest.mark.slow
 __all__ = ["deployment", "mode"]  # fixtures
 
 ITEM = """query($id: UUID!) { item(id: $id) { ingestStatus ingestError sha1 audioDuration
   results { status preset { processor { pid } } } } }"""
-
-
-def _token(engine: Engine) -> str:
-    with Session(engine) as session:
-        user = User(username="ada", password_hash="not-a-hash")
-        session.add(user)
-        session.flush()
-        token = auth.issue_token(session, user, name="live")[1]
-        session.commit()
-    return token
 
 
 def _ingested(url: str, token: str, item_id: str, timeout: float = 120) -> dict[str, Any]:
@@ -51,7 +39,7 @@ def test_streamed_upload_is_ingested_by_the_workers(
     mode: str, deployment: tuple[Deployment, Engine, Path], tmp_path: Path
 ) -> None:
     live, engine, _ = deployment
-    token = _token(engine)
+    token = factories.token(engine)
     url = start(live, mode)
     path = audio(tmp_path / "in" / "tone.wav", seconds=3.0, sr=44100, channels=2)
     response = httpx.post(

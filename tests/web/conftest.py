@@ -4,7 +4,6 @@ each test leaves a screenshot under var/test-artifacts/web/."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,15 +13,13 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from tests.jobs.live import Deployment
+from tests.db import factories
+from tests.jobs.live import Deployment, instance_env
 from tests.jobs.world import World, build_world
 from tests.services import need_chromium
-from timeside_gql.db import auth
 from timeside_gql.db.engine import create_engine
 from timeside_gql.db.migrate import upgrade
-from timeside_gql.db.models import User
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "test-artifacts" / "web"
@@ -59,15 +56,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     upgrade(db_url)
     engine = create_engine(db_url)
     world = build_world(engine, data_dir, seconds=3.0, failing=False)
-    with Session(engine) as session:
-        owner = session.get(User, world.owner_id)
-        assert owner is not None
-        token = auth.issue_token(session, owner, name="browser")[1]
-        session.commit()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIMESIDE_")}
-    env.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "numba"))
-    env |= {"TIMESIDE_DATA_DIR": str(data_dir), "TIMESIDE_DATABASE_URL": db_url}
-    live = Deployment(env=env, logs=tmp)
+    token = factories.token(engine, world.owner_id)
+    live = Deployment(env=instance_env(data_dir, db_url), logs=tmp)
     try:
         yield Site(live.serve(), token, engine, data_dir, world)
     finally:
