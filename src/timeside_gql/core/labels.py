@@ -19,7 +19,7 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -56,10 +56,6 @@ class Layer:
     media_url: str = ""
     source: str = "timeside-gql"  # who made the labels: a user, a processor
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-def sorted_labels(labels: Iterable[Label]) -> list[Label]:
-    return sorted(labels, key=lambda label: (label.start, label.end, label.text))
 
 
 # ---------------------------------------------------------------------------------------------
