@@ -16,7 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -31,10 +31,13 @@ from timeside_gql.db.errors import InvalidToken
 from timeside_gql.db.providers import sync_providers
 from timeside_gql.jobs.runtime import job_runtime
 from timeside_gql.media.routes import routes as media_routes
-from timeside_gql.media.upload_routes import limited_body, multipart_refusal
+from timeside_gql.media.upload_routes import multipart_limit, multipart_refusal, too_large
 from timeside_gql.media.upload_routes import routes as upload_routes
 from timeside_gql.settings import Settings, get_settings
 from timeside_gql.web import routes as web
+
+#: Largest JSON body of /graphql: a document and its variables (files come as multipart).
+MAX_JSON_BODY = 16 << 20
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -52,8 +55,8 @@ class GraphQLApp(GraphQL[Context, None]):
         self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _is_multipart(scope):
-            receive = limited_body(receive, self.settings, lambda text: HTTPException(413, text))
+        if scope["type"] == "http":
+            receive = _limited_body(receive, *_body_limit(scope, self.settings))
         await super().__call__(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -88,8 +91,30 @@ class GraphQLApp(GraphQL[Context, None]):
         return UNSET
 
 
-def _is_multipart(scope: Scope) -> bool:
-    return Request(scope).headers.get("content-type", "").startswith("multipart/form-data")
+def _body_limit(scope: Scope, settings: Settings) -> tuple[int, str]:
+    """The largest body of a /graphql request, and the message refusing a larger one."""
+    if Request(scope).headers.get("content-type", "").startswith("multipart/form-data"):
+        return multipart_limit(settings), too_large(settings)
+    return MAX_JSON_BODY, f"larger than {MAX_JSON_BODY >> 20} MiB: send files as uploads"
+
+
+def _limited_body(receive: Receive, limit: int, refusal: str) -> Receive:
+    """``receive`` answering 413 once the body passes ``limit``, as it streams in.
+
+    Strawberry reads a JSON body whole into memory, and Starlette spools multipart file parts
+    to disk whatever their size; a chunked request declares no Content-Length to check first.
+    """
+    received = 0
+
+    async def counted() -> Message:
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise HTTPException(413, refusal)
+        return message
+
+    return counted
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Starlette:

@@ -22,7 +22,6 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
-from starlette.types import Message, Receive
 
 from timeside_gql.api.context import bearer_token, viewer_for_token
 from timeside_gql.api.errors import ApiError, Forbidden, InvalidInput, NotFound
@@ -55,39 +54,18 @@ def multipart_refusal(request: Request, settings: Settings) -> tuple[int, str] |
         return None
     if not request.headers.get("authorization"):
         return 401, "multipart requests need an Authorization header"
-    if _declared_size(request) > _multipart_limit(settings):
-        return 413, _too_large(settings)
+    if _declared_size(request) > multipart_limit(settings):
+        return 413, too_large(settings)
     return None
 
 
-def _multipart_limit(settings: Settings) -> int:
+def multipart_limit(settings: Settings) -> int:
     """Largest multipart body: the upload limit plus 1 MiB for the form's other fields."""
     return upload_limit(settings) + (1 << 20)
 
 
-def _too_large(settings: Settings) -> str:
+def too_large(settings: Settings) -> str:
     return f"larger than the upload limit of {settings.max_upload_mb} MiB"
-
-
-def limited_body(
-    receive: Receive, settings: Settings, refuse: Callable[[str], Exception]
-) -> Receive:
-    """``receive`` raising ``refuse(message)`` once a multipart body passes its limit.
-
-    A chunked request declares no Content-Length, and Starlette spools every file part to disk
-    whatever its size: the limit must hold while the body streams in.
-    """
-    limit, received = _multipart_limit(settings), 0
-
-    async def counted() -> Message:
-        nonlocal received
-        message = await receive()
-        received += len(message.get("body", b""))
-        if received > limit:
-            raise refuse(_too_large(settings))
-        return message
-
-    return counted
 
 
 def _declared_size(request: Request) -> int:
@@ -140,7 +118,7 @@ async def _receive(
     except PermissionError as exc:
         return _error(401, str(exc), "Unauthenticated")
     if _declared_size(request) > upload_limit(settings):
-        return _error(413, _too_large(settings), "TooLarge")
+        return _error(413, too_large(settings), "TooLarge")
     name = request.query_params.get("filename") or ""
     try:
         await to_thread.run_sync(_write, sessions, check, viewer)
