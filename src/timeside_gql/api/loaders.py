@@ -18,6 +18,7 @@ from strawberry.dataloader import DataLoader
 
 from timeside_gql.api.permissions import Viewer, visible
 from timeside_gql.db import models as m
+from timeside_gql.db.selections import descendants
 
 Row = TypeVar("Row", bound=m.Entity)
 
@@ -107,7 +108,7 @@ class Loaders:
         def load(session: Session, keys: list[UUID]) -> list[list[m.Item]]:
             tree = selection_tree(keys, viewer)
             stmt = (
-                select(tree.c.root_id, m.Item)
+                select(tree.c.root, m.Item)
                 .join(m.SelectionItem, col(m.SelectionItem.selection_id) == tree.c.selection_id)
                 .join(m.Item, col(m.Item.id) == col(m.SelectionItem.item_id))
                 .where(visible(m.Item, viewer))
@@ -147,25 +148,8 @@ class Loaders:
 
 
 def selection_tree(roots: Sequence[UUID], viewer: Viewer) -> sa.CTE:
-    """Recursive CTE of (root_id, selection_id) for each visible root and its visible descendants.
-
-    UNION (not UNION ALL) stops on rows already seen, so even a cycle would terminate.
-    """
-    selection_id = col(m.Selection.id)
-    visible_selections = select(selection_id).where(visible(m.Selection, viewer))
-    base: sa.Select[Any, Any] = sa.select(
-        selection_id.label("root_id"), selection_id.label("selection_id")
-    )
-    tree = base.where(selection_id.in_(roots), visible(m.Selection, viewer)).cte(
-        "selection_tree", recursive=True
-    )
-    child_id = col(m.SelectionChild.child_id)
-    step = (
-        select(tree.c.root_id, child_id)
-        .join(m.SelectionChild, col(m.SelectionChild.parent_id) == tree.c.selection_id)
-        .where(child_id.in_(visible_selections))
-    )
-    return tree.union(step)
+    """(root, selection_id) for each visible root and its visible descendants."""
+    return descendants(roots, only=visible(m.Selection, viewer))
 
 
 def _key(order: Sequence[Any]) -> tuple[str, ...]:

@@ -9,35 +9,45 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, delete, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from timeside_gql.db.errors import SelectionCycleError
 from timeside_gql.db.models import Selection, SelectionChild, SelectionItem
 
 
-def _descendants(roots: Collection[uuid.UUID]) -> sa.CTE:
-    """(root, selection) pairs for each root and every selection nested in it, itself included."""
-    tree = (
-        select(col(Selection.id).label("root"), col(Selection.id).label("selection_id"))
-        .where(col(Selection.id).in_(roots))
-        .cte("selection_tree", recursive=True)
-    )
-    step = select(tree.c.root, SelectionChild.child_id).join(
+def descendants(
+    roots: Collection[uuid.UUID], *, only: sa.ColumnElement[bool] | None = None
+) -> sa.CTE:
+    """(root, selection_id) pairs for each root and every selection nested in it, itself
+    included. With ``only`` (a condition on Selection) the walk enters only the selections
+    meeting it: the API passes the viewer's visibility, so a private sub-selection hides
+    what is nested in it."""
+    ids = col(Selection.id)
+    base: sa.Select[Any, Any] = sa.select(ids.label("root"), ids.label("selection_id"))
+    base = base.where(ids.in_(roots))
+    child_id = col(SelectionChild.child_id)
+    if only is not None:
+        base = base.where(only)
+    tree = base.cte("selection_tree", recursive=True)
+    step = select(tree.c.root, child_id).join(
         SelectionChild, col(SelectionChild.parent_id) == tree.c.selection_id
     )
+    if only is not None:
+        step = step.where(child_id.in_(select(ids).where(only)))
     return tree.union(step)
 
 
 def all_item_ids(
     session: Session, selection_ids: Collection[uuid.UUID]
 ) -> dict[uuid.UUID, list[uuid.UUID]]:
-    """Every item reachable from each selection, deduplicated, in one statement (DataLoader use)."""
+    """Every item reachable from each selection, deduplicated, in one statement. No visibility
+    rule applies (the task fan-out uses it); the API walks ``descendants(only=...)``."""
     if not selection_ids:
         return {}
-    tree = _descendants(selection_ids)
+    tree = descendants(selection_ids)
     rows = session.exec(
         select(tree.c.root, SelectionItem.item_id)
         .join(SelectionItem, col(SelectionItem.selection_id) == tree.c.selection_id)
@@ -48,16 +58,6 @@ def all_item_ids(
     for root, item_id in rows:
         found[root].append(item_id)
     return {selection_id: found.get(selection_id, []) for selection_id in selection_ids}
-
-
-def item_ids_query(selection_id: uuid.UUID) -> SelectOfScalar[uuid.UUID]:
-    """The item ids reachable from one selection, as a subquery to filter or paginate items by."""
-    tree = _descendants([selection_id])
-    return (
-        select(SelectionItem.item_id)
-        .join(tree, col(SelectionItem.selection_id) == tree.c.selection_id)
-        .distinct()
-    )
 
 
 def set_children(session: Session, parent: Selection, child_ids: Iterable[uuid.UUID]) -> None:
@@ -84,7 +84,7 @@ def _check_acyclic(session: Session, parent_id: uuid.UUID, child_ids: list[uuid.
     """An edge parent → child closes a cycle iff parent is already reachable from child."""
     if not child_ids:
         return
-    tree = _descendants(child_ids)
+    tree = descendants(child_ids)
     offending = session.exec(
         select(tree.c.root).where(tree.c.selection_id == parent_id).limit(1)
     ).first()
