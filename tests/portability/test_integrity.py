@@ -134,6 +134,11 @@ def damaged(archive: Path, tmp_path: Path) -> dict[str, tuple[Path, type[Archive
             UnsafePath,
             "path '../../etc/passwd' is not inside the data directory",
         ),
+        "secret key": (  # would forge every signed URL once served as an item's source
+            rewrite(archive, tmp_path / "key.tar", _source_file("secret_key"), reseal=True),
+            UnsafePath,
+            "path 'secret_key' is not in the media or results folder",
+        ),
     }
 
 
@@ -184,6 +189,7 @@ CASES = [
     "unknown table",
     "absolute path",
     "escaping path",
+    "secret key",
 ]
 
 

@@ -82,11 +82,19 @@ def file_member(relative: str) -> str:
     return f"{FILES_DIR}/{safe_relative(relative)}"
 
 
+#: Where the files of rows live in a data dir; the rest (the database, the secret key) never
+#: travels, and a row naming it would have the media routes serve it.
+DATA_FOLDERS = ("media", "results")
+
+
 def safe_relative(relative: str) -> str:
-    """A stored path as a clean relative POSIX path, refused if it could escape its root."""
+    """A stored path as a clean relative POSIX path under ``media/`` or ``results/``;
+    UnsafePath for any other (absolute, climbing with ``..``, the database, the secret key)."""
     path = PurePosixPath(relative)
     if not relative or path.is_absolute() or ".." in path.parts or "\\" in relative:
         raise UnsafePath(f"path {relative!r} is not inside the data directory")
+    if len(path.parts) < 2 or path.parts[0] not in DATA_FOLDERS:
+        raise UnsafePath(f"path {relative!r} is not in the media or results folder")
     return str(path)
 
 
