@@ -35,6 +35,21 @@ SR = 44100
 SEGMENT = 10.0  # seconds synthesised at a time, so long files need little memory
 
 
+def machine() -> str:
+    """The Machine line of docs/performance.md: the CPU model as /proc/cpuinfo names it
+    (``platform.processor()`` is empty on Linux), CPUs, load average, Python."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        lines = cpuinfo.read_text().splitlines()
+        names = [ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")]
+        model = names[0] if names else model
+    return (
+        f"{model}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+        f"Python {platform.python_version()}"
+    )
+
+
 def synth_segment(rng: np.random.Generator, seconds: float, sr: int = SR) -> np.ndarray:
     """Two chords, a drum pattern at a random tempo and a little noise; stereo float32."""
     n = int(seconds * sr)
@@ -205,8 +220,7 @@ def main() -> None:
         else:
             files = generate(scratch_dir, args.files, args.minutes)
         print(
-            f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-            f"python {platform.python_version()}; files: {len(files)} "
+            f"machine: {machine()}; files: {len(files)} "
             f"({', '.join(sorted({p.suffix for p in files}))})"
         )
         print("| implementation | audio s | CPU s | audio s per CPU s | peak RSS MB |")

@@ -13,8 +13,6 @@ A synthetic 44.1 kHz stereo WAV (bench_core's music-like signal) becomes a publi
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import statistics
 import tempfile
@@ -24,7 +22,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from bench_core import write_synthetic
+from bench_core import machine, write_synthetic
 from sqlmodel import Session
 
 from timeside_gql.api.app import create_app
@@ -117,10 +115,7 @@ def main() -> None:
         item_id, size = make_item(settings, args.minutes)
         server, base = serve(settings)
         media = f"{base}/media/items/{item_id}"
-        print(
-            f"{platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, "
-            f"{args.minutes:g} min WAV, {size / 2**20:.0f} MiB"
-        )
+        print(f"{machine()}, {args.minutes:g} min WAV, {size / 2**20:.0f} MiB")
         with httpx.Client(timeout=3600) as client:
             bench_source(client, media, size, args.ranges)
             bench_audio(client, media, args.minutes * 30, args.formats)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import secrets
 import tempfile
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from bench_core import machine
 from sqlmodel import SQLModel, col, select
 
 from timeside_gql.core.params import parameters_hash
@@ -142,8 +142,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-portability-"))
-    machine = platform.processor() or platform.machine()
-    print(f"{machine}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(machine())
 
     def instance(name: str, url: str | None = None) -> tuple[sa.Engine, Path]:
         url = url or f"sqlite:///{root / name / 'timeside.db'}"

@@ -15,8 +15,6 @@ the window's rows, decimate) is timed too.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import bench_core
 import h5py
 import numpy as np
 from bench_core import write_synthetic
@@ -131,16 +130,7 @@ def core_series(path: Path, output: str, start: float | None, stop: float | None
 
 
 def machine() -> str:
-    model = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        lines = cpuinfo.read_text().splitlines()
-        names = [ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")]
-        model = names[0] if names else model
-    return (
-        f"{model}, {os.cpu_count()} vCPUs, load average {os.getloadavg()[0]:.1f}, "
-        f"Python {platform.python_version()}, numpy {np.__version__}, h5py {h5py.__version__}"
-    )
+    return f"{bench_core.machine()}, numpy {np.__version__}, h5py {h5py.__version__}"
 
 
 def main() -> None:

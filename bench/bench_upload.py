@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import secrets
 import socket
 import struct
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from bench_core import machine
 from sqlmodel import Session
 
 from timeside_gql.db import auth
@@ -164,9 +164,7 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=30)
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-    )
+    print(f"machine: {machine()}")
     print(f"file: {size:.0f} MiB WAV")
     print("| way | seconds | MiB/s | server peak RSS before MiB | after MiB |")
     print("|---|---|---|---|---|")

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -38,7 +37,7 @@ import httpx
 import redis
 import sqlalchemy as sa
 import websockets
-from bench_core import write_synthetic
+from bench_core import machine, write_synthetic
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent / "timeside-gql"
@@ -340,7 +339,6 @@ async def fan_out(url: str, token: str, task_id: uuid.UUID, count: int, pid: int
 
 
 def report(scaling: dict, bus: dict, client: dict, fans: list[dict], baseline_rss: float) -> str:
-    load = os.getloadavg()
     speedup = scaling["best"][1][0] / scaling["best"][2][0]
     lines = [
         SECTION,
@@ -350,8 +348,8 @@ def report(scaling: dict, bus: dict, client: dict, fans: list[dict], baseline_rs
         "docs/performance.md`). Production mode: PostgreSQL, Redis, real `timeside-gql worker` "
         "and `timeside-gql serve` processes.",
         "",
-        f"**Machine**: {os.cpu_count()} vCPUs shared with other jobs (load average "
-        f"{load[0]:.1f} when the report was written), Python {platform.python_version()}.",
+        f"**Machine**: {machine()} (shared with other jobs; load average when the report "
+        "was written).",
         "",
         f"**Worker scaling.** A selection of {scaling['items']} synthetic files of "
         f"{scaling['seconds']:g} s (44.1 kHz stereo), the core's default experience (10 "
