@@ -182,8 +182,14 @@ def test_item_updates_follow_the_ingest_over_graphql(
             assert first["kind"] == "SNAPSHOT" and first["item"]["ingestStatus"] == "NONE"
 
             _replace(api, item_id, path)
-            updates = []
-            while not updates or updates[-1]["item"]["ingestStatus"] != "DONE":
+            # Each update re-reads the item, so an ITEM event handled late may already say DONE
+            # before the waveform's RESULT event arrives: wait for both.
+            updates: list[dict[str, Any]] = []
+            while not (
+                updates
+                and updates[-1]["item"]["ingestStatus"] == "DONE"
+                and any(u["kind"] == "RESULT" and u["result"]["status"] == "DONE" for u in updates)
+            ):
                 updates.append(ws.receive_json()["payload"]["data"]["itemUpdates"])
             ws.send_json({"id": "1", "type": "complete"})
     assert {u["kind"] for u in updates} >= {"ITEM", "RESULT"}
