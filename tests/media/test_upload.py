@@ -166,6 +166,24 @@ def test_replace_source_by_author_only(
     )
 
 
+def test_a_source_outside_the_media_dir_is_never_served(
+    api: Api, settings: Settings, tmp_path: Path, engine: Engine
+) -> None:
+    """Sources live in media/: a row naming another file of the data dir (the database, the
+    secret key) answers 404, not that file."""
+    item = _create(api, audio(tmp_path / "a.wav"))
+    stray = settings.data_dir / "stray.wav"
+    stray.write_bytes((settings.data_dir / item["sourceFile"]).read_bytes())
+    with Session(engine) as session:
+        row = session.get_one(Item, uuid.UUID(item["id"]))
+        row.source_file = "stray.wav"
+        session.add(row)
+        session.commit()
+    headers = {"Authorization": f"Bearer {api.tokens['alice']}"}
+    response = api.client.get(f"/media/items/{item['id']}/source", headers=headers)
+    assert response.status_code == 404, response.status_code
+
+
 # ---------------------------------------------------------------------------------------------
 # The streaming route
 

@@ -52,13 +52,14 @@ def upload_limit(settings: Settings) -> int:
 
 
 def source_path(settings: Settings, item: HasSource) -> Path:
-    """Absolute path of an item's source; refuses a stored path that leaves the data dir."""
+    """Absolute path of an item's source; refuses a stored path outside the media dir (the
+    database and the secret key live in the data dir too, and routes serve sources)."""
     if not item.source_file:
         raise FileNotFoundError("the item has no source file")
-    root = settings.data_dir.resolve()
-    path = (root / item.source_file).resolve()
+    root = settings.media_dir.resolve()
+    path = (settings.data_dir.resolve() / item.source_file).resolve()
     if not path.is_relative_to(root):
-        raise FileNotFoundError(f"{item.source_file} is outside the data dir")
+        raise FileNotFoundError(f"{item.source_file} is outside the media dir")
     return path
 
 
