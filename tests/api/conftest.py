@@ -41,12 +41,16 @@ class Api:
     def raw(
         self, query: str, variables: dict[str, Any] | None = None, *, as_: str | None = None
     ) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {self.tokens[as_]}"} if as_ else {}
+        headers = self.headers(as_) if as_ else {}
         response = self.client.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
         assert response.status_code == 200, response.text
         return response.json()
+
+    def headers(self, name: str) -> dict[str, str]:
+        """``name``'s token as HTTP routes (media, exports, uploads) take it."""
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:

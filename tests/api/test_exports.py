@@ -29,10 +29,6 @@ from timeside_gql.media.signing import sign
 SPANS = [(0.0, 1.0, "intro"), (1.0, 2.5, "verse, A"), (2.0, 3.0, "chœur"), (3.5, 3.5, "")]
 
 
-def bearer(api: Api, name: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api.tokens[name]}"}
-
-
 @pytest.fixture
 def track(api: Api, engine: Engine) -> str:
     with Session(engine) as session:
@@ -111,7 +107,7 @@ def parse(fmt: str, body: str) -> list[tuple[float, float, str]]:
 )
 def test_annotation_track_exports(api: Api, track: str, fmt: str, media_type: str) -> None:
     response = api.client.get(
-        f"/exports/annotation-tracks/{track}.{fmt}", headers=bearer(api, "alice")
+        f"/exports/annotation-tracks/{track}.{fmt}", headers=api.headers("alice")
     )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == media_type
@@ -121,13 +117,13 @@ def test_annotation_track_exports(api: Api, track: str, fmt: str, media_type: st
 
 def test_private_tracks_need_their_author_or_a_signature(api: Api, track: str) -> None:
     path = f"/exports/annotation-tracks/{track}.csv"
-    assert api.client.get(path, headers=bearer(api, "bob")).status_code == 404
+    assert api.client.get(path, headers=api.headers("bob")).status_code == 404
     assert api.client.get(path).status_code == 404
     assert api.client.get(path, headers={"Authorization": "Bearer nope"}).status_code == 401
     signed = sign(api.client.app.state.settings, path, Viewer(user_id=api.ids["alice"]))
     assert api.client.get(f"{path}?{signed}").status_code == 200
     assert api.client.get(f"{path}?{signed}".replace(".csv", ".txt")).status_code == 403
-    unknown = api.client.get(path.replace(".csv", ".doc"), headers=bearer(api, "alice"))
+    unknown = api.client.get(path.replace(".csv", ".doc"), headers=api.headers("alice"))
     assert unknown.status_code == 404 and "jams, svl, eaf, txt, csv" in unknown.text
 
 

@@ -47,10 +47,6 @@ def world(engine: Engine, settings: Settings, api: Api) -> World:
     )
 
 
-def bearer(api: Api, name: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api.tokens[name]}"}
-
-
 def source_url(item_id: uuid.UUID) -> str:
     return f"/media/items/{item_id}/source"
 
@@ -60,7 +56,7 @@ def source_url(item_id: uuid.UUID) -> str:
 
 
 def test_source_whole_file(client, api, world, settings):
-    response = client.get(source_url(world.private.id), headers=bearer(api, "alice"))
+    response = client.get(source_url(world.private.id), headers=api.headers("alice"))
     body = (settings.data_dir / world.private.source_file).read_bytes()
     assert response.status_code == 200
     assert response.content == body
@@ -174,7 +170,7 @@ def route_of(path: str) -> str:
 def test_owner_fetches_every_route_with_bearer_or_signature(client, api, world, private_result):
     alice = api.ids["alice"]
     for path in media_paths(world, private_result.id):
-        response = client.get(path, headers=bearer(api, "alice"))
+        response = client.get(path, headers=api.headers("alice"))
         assert response.status_code == 200, path
         assert response.headers["cache-control"] == "private"
         query = sign(client.app.state.settings, route_of(path), Viewer(user_id=alice))
@@ -190,11 +186,11 @@ def test_others_get_404_on_every_route(client, api, world, private_result):
         anonymous = client.get(path)
         assert anonymous.status_code == 404, path
         assert "no item" in anonymous.text or "no result" in anonymous.text
-        assert client.get(path, headers=bearer(api, "bob")).status_code == 404, path
+        assert client.get(path, headers=api.headers("bob")).status_code == 404, path
         as_bob = sign(settings, route_of(path), Viewer(user_id=bob))
         assert client.get(with_sig(path, as_bob)).status_code == 404, path
         # an admin sees it
-        assert client.get(path, headers=bearer(api, "admin")).status_code == 200, path
+        assert client.get(path, headers=api.headers("admin")).status_code == 200, path
 
 
 def test_bad_signatures_get_403_on_every_route(client, api, world, private_result):
@@ -228,7 +224,7 @@ def test_public_item_needs_no_credentials_unless_login_is_required(engine, api, 
         create_app(settings.model_copy(update={"require_login": True}), engine=engine)
     )
     assert strict.get(source_url(world.public.id)).status_code == 401
-    assert strict.get(source_url(world.public.id), headers=bearer(api, "bob")).status_code == 200
+    assert strict.get(source_url(world.public.id), headers=api.headers("bob")).status_code == 200
 
 
 def test_signature_of_a_deleted_user_is_refused(client, engine, world, settings):

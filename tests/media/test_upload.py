@@ -129,10 +129,7 @@ def test_chunked_multipart_over_the_limit_is_cut_off(api: Api, tmp_path: Path) -
         for start in range(0, len(body), 65536):
             yield body[start : start + 65536]
 
-    headers = {
-        "Authorization": f"Bearer {api.tokens['alice']}",
-        "Content-Type": request.headers["content-type"],
-    }
+    headers = api.headers("alice") | {"Content-Type": request.headers["content-type"]}
     response = api.client.post("/graphql", content=chunks(), headers=headers)
     assert response.status_code == 413, response.text
     assert "upload limit" in response.text
@@ -179,7 +176,7 @@ def test_a_source_outside_the_media_dir_is_never_served(
         row.source_file = "stray.wav"
         session.add(row)
         session.commit()
-    headers = {"Authorization": f"Bearer {api.tokens['alice']}"}
+    headers = api.headers("alice")
     response = api.client.get(f"/media/items/{item['id']}/source", headers=headers)
     assert response.status_code == 404, response.status_code
 
@@ -199,7 +196,7 @@ def test_streaming_route_creates_and_replaces(
     api: Api, settings: Settings, tmp_path: Path, engine: Engine
 ) -> None:
     path = audio(tmp_path / "long.flac", seconds=4.0, sr=44100, channels=2)
-    headers = {"Authorization": f"Bearer {api.tokens['alice']}"}
+    headers = api.headers("alice")
     created = api.client.post(
         "/media/items?title=Streamed&artist=Ravel&filename=long.flac",
         content=_chunks(path),
@@ -218,7 +215,7 @@ def test_streaming_route_creates_and_replaces(
 
     other = audio(tmp_path / "other.wav", seconds=1.0)
     url = f"/media/items/{body['id']}/source"
-    bob = {"Authorization": f"Bearer {api.tokens['bob']}"}
+    bob = api.headers("bob")
     assert api.client.put(url, content=other.read_bytes(), headers=bob).status_code == 403
     replaced = api.client.put(url, content=_chunks(other), headers=headers)
     assert replaced.status_code == 200, replaced.text
@@ -229,7 +226,7 @@ def test_streaming_route_creates_and_replaces(
 def test_streaming_route_refusals_leave_nothing(
     api: Api, settings: Settings, tmp_path: Path
 ) -> None:
-    headers = {"Authorization": f"Bearer {api.tokens['alice']}"}
+    headers = api.headers("alice")
     assert api.client.post("/media/items", content=b"x").status_code == 401
     bad_token = {"Authorization": "Bearer tsg_nope"}
     assert api.client.post("/media/items", content=b"x", headers=bad_token).status_code == 401
