@@ -158,3 +158,21 @@ def test_existing_accounts_never_change(
     assert {r["author_id"] for r in rows(target, "items") if r["title"] != "d"} == {mine.id}
     assert rows(target, "api_tokens") == []  # the source's token would open the target's account
     assert report.counts["api_tokens"] == {"skipped": 1}
+
+
+def test_tokens_never_join_an_existing_account_of_the_same_id(
+    source: Instance, tmp_path: Path, new_instance: NewInstance
+) -> None:
+    """User ids are public (``author { id }``): an archive naming one must not bring a token
+    that opens the target's account."""
+    out = tmp_path / "users.tar"
+    dump(source.engine, source.data_dir, out, DumpOptions(with_users=True))
+    [theirs] = rows(source, "users")
+    target = new_instance("sqlite")
+    with session_scope(target.engine) as s:
+        s.add(User(id=theirs["id"], username="owner", password_hash="the target's hash"))
+    report = load(target.engine, target.data_dir, out)
+    [user] = rows(target, "users")
+    assert (user["username"], user["password_hash"]) == ("owner", "the target's hash")
+    assert rows(target, "api_tokens") == []
+    assert report.counts["api_tokens"] == {"skipped": 1}

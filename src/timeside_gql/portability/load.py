@@ -144,22 +144,17 @@ class Importer:
         self.known: dict[str, dict[Any, bool]] = defaultdict(dict)
         self.counts: dict[str, Counter[str]] = defaultdict(Counter)
         self.files: set[str] = set()
+        self.new_users: set[Any] = set()  # accounts inserted by this load
 
     def load(self, table: sa.Table, rows: Iterable[dict[str, Any]], advance: Advance) -> None:
         for batch in _batches(rows, BATCH):
-            rows_in = [self._decoded(table, row) for row in batch]
-            kept = [row for row in rows_in if not self._foreign_credential(table, row)]
-            if len(kept) < len(rows_in):
-                self.counts[table.name]["skipped"] += len(rows_in) - len(kept)
-            if kept:
-                self._batch(table, kept)
+            self._batch(table, [self._decoded(table, row) for row in batch])
             advance(len(batch))
 
     def _foreign_credential(self, table: sa.Table, row: dict[str, Any]) -> bool:
-        """A token of another instance's account that met an existing account here by username
-        only (another UUID): importing it would let its holder into the target's account."""
-        remapped = self.remap.get("users", {}).values()
-        return table.name == "api_tokens" and row["user_id"] in remapped
+        """A new token of an account this load did not create: one that met an existing
+        account here (by username, or by id: user ids are public) would let its holder in."""
+        return table.name == "api_tokens" and row["user_id"] not in self.new_users
 
     def _decoded(self, table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -182,11 +177,15 @@ class Importer:
         inserts = []
         for row in rows:
             old = found.get(key_of(table, row))
-            if old is None:
-                inserts.append(self._new(table, row))
-            else:
+            if old is not None:
                 self._merge(table, row, old)
+            elif self._foreign_credential(table, row):
+                self.counts[table.name]["skipped"] += 1
+            else:
+                inserts.append(self._new(table, row))
         if inserts:
+            if table.name == "users":
+                self.new_users.update(row["id"] for row in inserts)
             INSERTERS.get(table.name, _insert)(self.session, table, inserts)
             self.counts[table.name]["inserted"] += len(inserts)
 
