@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from timeside_gql.core import samples
 
+TRACK = "3135556"  # the Deezer track id the ``web`` fixture knows
 MEDIA_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".webm": "audio/webm"}
 
 

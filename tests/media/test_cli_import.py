@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,13 +36,6 @@ def alice(engine: Engine) -> User:
         sync_providers(session)
         session.commit()
     return user
-
-
-@pytest.fixture
-def web(tmp_path: Path) -> Iterator[FakeWeb]:
-    (tmp_path / "web").mkdir()
-    with FakeWeb(tmp_path / "web").running() as web:
-        yield web
 
 
 def _items(engine: Engine) -> dict[str, Item]:

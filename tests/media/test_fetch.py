@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,12 +18,6 @@ from timeside_gql.media.fetch import Fetcher
 from timeside_gql.settings import Settings
 
 MiB = 2**20
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeWeb]:
-    with FakeWeb(tmp_path_factory.mktemp("web")).running() as web:
-        yield web
 
 
 def fetcher(web: FakeWeb, *, allow_private: bool = True, **limits: float) -> Fetcher:

@@ -4,7 +4,6 @@ from the local fake web: provider metadata fills only what the user left empty."
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from tests.api.conftest import Api
-from tests.media.fakes import FakeWeb
+from tests.media.fakes import TRACK, FakeWeb
 from tests.media.intake_world import embedded_runtime, intake_settings, wait_ingested
 from timeside_gql.db.models import IngestStatus, Item, Provider, Result, ResultStatus
 from timeside_gql.db.providers import sync_providers
@@ -20,18 +19,10 @@ from timeside_gql.settings import Settings
 
 CREATE = """mutation($input: ItemInput!) { createItem(input: $input) {
   __typename ... on Item { id title } ... on Error { message } } }"""
-TRACK = "3135556"
 
 # the intake tests' fixtures `settings` (from the environment) and `embedded` (jobs run by a
 # worker thread of this process)
 __all__ = ["embedded_runtime", "intake_settings"]
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeWeb]:
-    with FakeWeb(tmp_path_factory.mktemp("web")).running() as web:
-        web.add_track(TRACK, "Harder, Better, Faster, Stronger", "Daft Punk", "Discovery")
-        yield web
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@ and their rows in the providers table."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,13 +25,6 @@ from timeside_gql.media.providers.youtube import metadata_from_info
 from timeside_gql.media.ytdlp import ytdlp_download, ytdlp_info
 
 YT = "dQw4w9WgXcQ"
-
-
-@pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeWeb]:
-    with FakeWeb(tmp_path_factory.mktemp("web")).running() as web:
-        web.add_track("3135556", "Harder, Better, Faster, Stronger", "Daft Punk", "Discovery")
-        yield web
 
 
 @pytest.fixture
