@@ -28,13 +28,6 @@ class ClientError(Exception):
         return {"code": self.code}
 
 
-class AuthenticationRequired(ClientError):
-    code = "UNAUTHENTICATED"
-
-    def __init__(self, message: str = "authentication required") -> None:
-        super().__init__(message)
-
-
 @strawberry.interface(description="Common shape of every expected failure of a mutation.")
 class Error:
     message: str
