@@ -112,6 +112,7 @@ def test_annotation_track_exports(api: Api, track: str, fmt: str, media_type: st
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == media_type
     assert response.headers["content-disposition"] == f'attachment; filename="structure.{fmt}"'
+    assert response.headers["cache-control"] == "private"  # as media: never in shared caches
     assert parse(fmt, response.text) == EXPECTED
 
 

@@ -38,10 +38,13 @@ def _format(request: Request) -> lb.Format:
 
 
 def _download(layer: lb.Layer, fmt: lb.Format, title: str) -> Response:
+    """The file; ``private`` as media responses: what a viewer may read is not for shared
+    caches (a signed URL carries no Authorization header that would keep them off)."""
+    headers = content_disposition("attachment", safe_filename(title, fmt.extension))
     return Response(
         fmt.write(layer),
         media_type=fmt.media_type,
-        headers=content_disposition("attachment", safe_filename(title, fmt.extension)),
+        headers=headers | {"cache-control": "private"},
     )
 
 
