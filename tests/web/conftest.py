@@ -65,8 +65,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module-scoped: Playwright's sync API runs an event loop in this thread while it is open,
+    and a later test's ``asyncio.run`` (tests/jobs/test_live.py) would fail inside it."""
     executable = need_chromium()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
