@@ -1,5 +1,6 @@
 """A live deployment for end-to-end tests: a real ``timeside-gql serve`` (uvicorn) subprocess,
-real ``timeside-gql worker`` subprocesses, and a graphql-transport-ws client (``websockets``)."""
+real ``timeside-gql worker`` subprocesses, and a graphql-transport-ws client (``websockets``).
+The one way tests start server processes: tests/jobs, tests/media (ingest) and tests/web use it."""
 
 from __future__ import annotations
 
