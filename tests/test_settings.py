@@ -20,15 +20,16 @@ def test_every_setting_has_a_readme_row():
 def test_an_unset_secret_key_is_random_and_shared_through_the_data_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("TIMESIDE_SECRET_KEY", raising=False)
     first = Settings(data_dir=tmp_path / "a")
+    assert not (tmp_path / "a").exists()  # made when something is signed, not at start-up
     again = Settings(data_dir=tmp_path / "a")
     other = Settings(data_dir=tmp_path / "b")
-    assert len(first.secret_key) >= 48
-    assert first.secret_key == again.secret_key != other.secret_key
+    assert len(first.signing_key) >= 48
+    assert first.signing_key == again.signing_key != other.signing_key
     assert stat.S_IMODE((tmp_path / "a" / "secret_key").stat().st_mode) == 0o600
     assert list((tmp_path / "a").iterdir()) == [tmp_path / "a" / "secret_key"]
 
 
 def test_a_given_secret_key_is_used_and_nothing_is_written(tmp_path):
     settings = Settings(data_dir=tmp_path, secret_key="k" * 50)
-    assert settings.secret_key == "k" * 50
+    assert settings.signing_key == "k" * 50
     assert not (tmp_path / "secret_key").exists()

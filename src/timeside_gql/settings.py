@@ -11,7 +11,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -81,12 +81,11 @@ class Settings(BaseSettings):
         "https://api.deezer.com", description="Base URL of the Deezer public API."
     )
 
-    @model_validator(mode="after")
-    def _secret_key(self) -> Settings:
-        """Never a well-known default: every process sharing the data dir shares one random key."""
-        if not self.secret_key:
-            self.secret_key = _stored_secret(self.data_dir / "secret_key")
-        return self
+    @property
+    def signing_key(self) -> str:
+        """The secret key, or the random one every process sharing the data dir agrees on,
+        made on first use (a command that signs nothing leaves no file)."""
+        return self.secret_key or _stored_secret(self.data_dir.resolve() / "secret_key")
 
     @property
     def db_url(self) -> str:
@@ -101,6 +100,7 @@ class Settings(BaseSettings):
         return self.data_dir / "results"
 
 
+@lru_cache
 def _stored_secret(path: Path) -> str:
     """Read the key, or create it atomically (mode 0600) so concurrent first starts agree."""
     try:

@@ -1,6 +1,6 @@
 """Signed media URLs: ``<audio>`` and ``<img>`` tags cannot send an ``Authorization`` header.
 
-A signature is an HMAC-SHA256, keyed by a key derived from ``settings.secret_key``, over the
+A signature is an HMAC-SHA256, keyed by a key derived from ``settings.signing_key``, over the
 URL path, the viewer it was issued to (or anonymous) and an expiry time. The query string
 carries ``sig=<user>.<expiry>.<mac>``: the route knows who asks without a database token, and a
 signature works for one path only, for a short time. The query parameters besides ``sig``
@@ -94,7 +94,7 @@ def _split(value: str) -> tuple[str, str, str]:
 
 def _mac(settings: Settings, path: str, user: str, expires: int) -> str:
     message = f"{path}\n{user}\n{expires}".encode()
-    digest = hmac.new(_key(settings.secret_key), message, hashlib.sha256).digest()
+    digest = hmac.new(_key(settings.signing_key), message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
