@@ -17,12 +17,12 @@ from sqlmodel import Session
 
 from tests.api.conftest import Api
 from tests.db import factories as f
-from timeside_gql.api.permissions import Viewer
 from timeside_gql.api.types.annotations import LabelFormat
 from timeside_gql.core import hdf5
 from timeside_gql.core.labels import FORMATS
 from timeside_gql.core.results import AnalyzerResult, DataObject, IdMetadata, LabelMetadata
 from timeside_gql.db import models as m
+from timeside_gql.db.visibility import Viewer
 from timeside_gql.media.signing import sign
 
 # Exact in binary, in ms and in frames at 8 kHz; 2.0-3.0 overlaps 1.0-2.5.

@@ -15,9 +15,9 @@ import soundfile as sf
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from timeside_gql.api.permissions import Viewer
 from timeside_gql.db.models import Item, Result
 from timeside_gql.db.presets import default_preset
+from timeside_gql.db.visibility import Viewer
 from timeside_gql.media import intake
 from timeside_gql.media.derived import ensure_result
 from timeside_gql.media.signing import signed_url

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from timeside_gql.api.permissions import ANONYMOUS, Viewer
+from timeside_gql.db.visibility import ANONYMOUS, Viewer
 from timeside_gql.media.signing import InvalidSignature, sign, signed_url, verify
 from timeside_gql.settings import Settings
 

@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from timeside_gql.api.permissions import ANONYMOUS, Viewer
 from timeside_gql.db import auth
+from timeside_gql.db.visibility import ANONYMOUS, Viewer
 from timeside_gql.settings import Settings
 
 

@@ -18,11 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from timeside_gql.api.permissions import Viewer
 from timeside_gql.core import hdf5
 from timeside_gql.core import labels as lb
 from timeside_gql.core.results import AnalyzerResult
 from timeside_gql.db import models as m
+from timeside_gql.db.visibility import Viewer
 from timeside_gql.media.access import app_services, get_visible
 from timeside_gql.media.routes import content_disposition, read_visible, safe_filename
 

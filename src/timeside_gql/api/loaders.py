@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 from strawberry.dataloader import DataLoader
 
-from timeside_gql.api.permissions import Viewer, visible
 from timeside_gql.db import models as m
 from timeside_gql.db.selections import descendants
+from timeside_gql.db.visibility import Viewer, visible
 
 Row = TypeVar("Row", bound=m.Entity)
 

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from timeside_gql.api.loaders import selection_tree
 from timeside_gql.api.pagination import Connection, paginate
-from timeside_gql.api.permissions import CanRead, IsAdmin, visible
+from timeside_gql.api.permissions import CanRead, IsAdmin
 from timeside_gql.api.scope import current_scope
 from timeside_gql.api.tags import has_tags
 from timeside_gql.api.types.annotations import Annotation, AnnotationTrack
@@ -27,6 +27,7 @@ from timeside_gql.api.types.items import Item, Selection
 from timeside_gql.api.types.tasks import Result, Task
 from timeside_gql.api.types.users import ApiToken, User
 from timeside_gql.db import models as m
+from timeside_gql.db.visibility import visible
 
 
 def read(resolver: Any) -> Any:

@@ -23,7 +23,7 @@ from sqlmodel import Session
 from strawberry.extensions import SchemaExtension
 
 from timeside_gql.api.loaders import Loaders
-from timeside_gql.api.permissions import Viewer
+from timeside_gql.db.visibility import Viewer
 from timeside_gql.settings import Settings
 
 P = ParamSpec("P")

@@ -24,11 +24,12 @@ from sqlmodel import Session, select
 
 from timeside_gql.api.errors import ClientError
 from timeside_gql.api.loaders import Loaders
-from timeside_gql.api.permissions import CanRead, Viewer, visible
+from timeside_gql.api.permissions import CanRead
 from timeside_gql.api.scope import OperationScope, current_scope
 from timeside_gql.api.types.base import as_type
 from timeside_gql.api.types.tasks import Job, Result, Task
 from timeside_gql.db import models as m
+from timeside_gql.db.visibility import Viewer, visible
 from timeside_gql.jobs.events import Event, get_bus, item_channel, task_channel
 
 if TYPE_CHECKING:

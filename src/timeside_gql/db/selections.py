@@ -16,6 +16,7 @@ from sqlmodel import Session, col, delete, select
 
 from timeside_gql.db.errors import SelectionCycleError
 from timeside_gql.db.models import Selection, SelectionChild, SelectionItem
+from timeside_gql.db.visibility import Viewer, visible
 
 
 def descendants(
@@ -41,13 +42,14 @@ def descendants(
 
 
 def all_item_ids(
-    session: Session, selection_ids: Collection[uuid.UUID]
+    session: Session, selection_ids: Collection[uuid.UUID], *, viewer: Viewer | None = None
 ) -> dict[uuid.UUID, list[uuid.UUID]]:
-    """Every item reachable from each selection, deduplicated, in one statement. No visibility
-    rule applies (the task fan-out uses it); the API walks ``descendants(only=...)``."""
+    """Every item reachable from each selection, deduplicated, in one statement; with
+    ``viewer``, only through the selections they may see (items are filtered by the caller)."""
     if not selection_ids:
         return {}
-    tree = descendants(selection_ids)
+    only = None if viewer is None else visible(Selection, viewer)
+    tree = descendants(selection_ids, only=only)
     rows = session.exec(
         select(tree.c.root, SelectionItem.item_id)
         .join(SelectionItem, col(SelectionItem.selection_id) == tree.c.selection_id)

@@ -20,9 +20,10 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, col, delete, func, select, update
 
-from timeside_gql.db.models import Entity, Job, JobStatus, Task, TaskStatus
+from timeside_gql.db.models import Entity, Item, Job, JobStatus, Task, TaskStatus, User
 from timeside_gql.db.selections import all_item_ids
 from timeside_gql.db.types import utcnow
+from timeside_gql.db.visibility import Viewer, visible
 
 RUNNABLE = frozenset({TaskStatus.DRAFT, TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELLED})
 ACTIVE = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING})
@@ -111,11 +112,18 @@ def _cancel_jobs(session: Session, task_id: uuid.UUID) -> None:
 
 
 def target_item_ids(session: Session, task: Task) -> list[uuid.UUID]:
-    """The task's item and every item of its selection (nested ones too), each once."""
+    """The task's item and every item of its selection (nested ones too), each once: those its
+    author may see now, as ``selection.allItems`` shows them (an item made private since it was
+    added, or a private sub-selection of another user, is not processed)."""
+    viewer = Viewer.of(session.get(User, task.author_id) if task.author_id else None)
     ids: list[uuid.UUID] = [task.item_id] if task.item_id else []
     if task.selection_id:
-        ids += all_item_ids(session, [task.selection_id])[task.selection_id]
-    return list(dict.fromkeys(ids))
+        ids += all_item_ids(session, [task.selection_id], viewer=viewer)[task.selection_id]
+    wanted = list(dict.fromkeys(ids))
+    allowed = set(
+        session.exec(select(Item.id).where(col(Item.id).in_(wanted), visible(Item, viewer)))
+    )
+    return [item_id for item_id in wanted if item_id in allowed]
 
 
 def start_jobs(session: Session, task_id: uuid.UUID) -> list[uuid.UUID]:

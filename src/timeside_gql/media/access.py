@@ -19,9 +19,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
 from timeside_gql.api.context import bearer_token, viewer_for_token
-from timeside_gql.api.permissions import ANONYMOUS, Viewer, visible
 from timeside_gql.db import models as m
 from timeside_gql.db.errors import InvalidToken
+from timeside_gql.db.visibility import ANONYMOUS, Viewer, visible
 from timeside_gql.media.signing import SIGNATURE_PARAM, InvalidSignature, verify
 from timeside_gql.settings import Settings
 

@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from timeside_gql.api.permissions import Viewer
 from timeside_gql.core.decode import DecodeError
 from timeside_gql.core.encoders import EncodeError, get_format, transcode_chunks
 from timeside_gql.db import models as m
+from timeside_gql.db.visibility import Viewer
 from timeside_gql.jobs.execution import JobError
 from timeside_gql.media import deliver
 from timeside_gql.media.access import app_services, get_visible, viewer_for_request

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 from uuid import UUID
 
-from timeside_gql.api.permissions import Viewer
+from timeside_gql.db.visibility import Viewer
 from timeside_gql.settings import Settings
 
 SIGNATURE_PARAM = "sig"

@@ -31,9 +31,10 @@ from timeside_gql.api.mutations.items import (
     create_item_with_file,
     replace_item_source,
 )
-from timeside_gql.api.permissions import Viewer, require_user
+from timeside_gql.api.permissions import require_user
 from timeside_gql.db import models as m
 from timeside_gql.db.errors import InvalidToken
+from timeside_gql.db.visibility import Viewer
 from timeside_gql.media import intake
 from timeside_gql.media.errors import MediaError, NotAudio, TooLarge
 from timeside_gql.media.storage import upload_limit

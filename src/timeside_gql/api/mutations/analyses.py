@@ -35,10 +35,11 @@ from timeside_gql.api.mutations.base import (
     remove,
 )
 from timeside_gql.api.mutations.tasks import ACTIVE, TaskPayload
-from timeside_gql.api.permissions import Viewer, require_user
+from timeside_gql.api.permissions import require_user
 from timeside_gql.api.types.analyses import Analysis, AnalysisTrack
 from timeside_gql.db import models as m
 from timeside_gql.db.experiences import set_presets
+from timeside_gql.db.visibility import Viewer
 from timeside_gql.jobs import service as jobs
 
 AnalysisPayload = Annotated[

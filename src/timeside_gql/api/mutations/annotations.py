@@ -29,10 +29,11 @@ from timeside_gql.api.mutations.base import (
     remove,
 )
 from timeside_gql.api.mutations.items import set_tags
-from timeside_gql.api.permissions import Viewer, require_owner, require_user
+from timeside_gql.api.permissions import require_owner, require_user
 from timeside_gql.api.types.annotations import Annotation, AnnotationTrack
 from timeside_gql.db import deletion
 from timeside_gql.db import models as m
+from timeside_gql.db.visibility import Viewer
 
 AnnotationTrackPayload = Annotated[
     AnnotationTrack | ValidationError | NotFoundError | PermissionDenied | ConflictError,

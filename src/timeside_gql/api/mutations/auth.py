@@ -26,13 +26,14 @@ from timeside_gql.api.mutations.base import (
     mutate,
     require_text,
 )
-from timeside_gql.api.permissions import Viewer, require_admin, require_user
+from timeside_gql.api.permissions import require_admin, require_user
 from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.base import as_type
 from timeside_gql.api.types.users import ApiToken, User
 from timeside_gql.db import auth
 from timeside_gql.db import models as m
 from timeside_gql.db.types import utcnow
+from timeside_gql.db.visibility import Viewer
 
 
 @strawberry.type(description="A new API token: send `token` as `Authorization: Bearer <token>`.")

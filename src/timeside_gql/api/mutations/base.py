@@ -28,12 +28,13 @@ from timeside_gql.api.errors import (
     NotFoundError,
     PermissionDenied,
 )
-from timeside_gql.api.permissions import Viewer, require_owner, visible
+from timeside_gql.api.permissions import require_owner
 from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.base import as_type
 from timeside_gql.db import deletion
 from timeside_gql.db import errors as db_errors
 from timeside_gql.db import models as m
+from timeside_gql.db.visibility import Viewer, visible
 
 Row = TypeVar("Row", bound=m.Entity)
 

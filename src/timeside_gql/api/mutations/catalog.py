@@ -27,7 +27,7 @@ from timeside_gql.api.mutations.base import (
     remove,
     require_text,
 )
-from timeside_gql.api.permissions import Viewer, require_admin, require_user
+from timeside_gql.api.permissions import require_admin, require_user
 from timeside_gql.api.types.base import as_types
 from timeside_gql.api.types.catalog import Preset, Processor, Provider, Tag
 from timeside_gql.core.params import ParameterError
@@ -35,6 +35,7 @@ from timeside_gql.db import deletion
 from timeside_gql.db import models as m
 from timeside_gql.db.presets import preset_for
 from timeside_gql.db.processors import sync_from_registry
+from timeside_gql.db.visibility import Viewer
 
 PresetPayload = Annotated[
     Preset | ValidationError | NotFoundError | PermissionDenied | ConflictError,

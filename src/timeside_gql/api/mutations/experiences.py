@@ -24,10 +24,11 @@ from timeside_gql.api.mutations.base import (
     mutate,
     remove,
 )
-from timeside_gql.api.permissions import Viewer, require_user
+from timeside_gql.api.permissions import require_user
 from timeside_gql.api.types.experiences import Experience
 from timeside_gql.db import experiences
 from timeside_gql.db import models as m
+from timeside_gql.db.visibility import Viewer
 
 ExperiencePayload = Annotated[
     Experience | ValidationError | NotFoundError | PermissionDenied | ConflictError,

@@ -33,10 +33,11 @@ from timeside_gql.api.mutations.base import (
     mutate,
     remove,
 )
-from timeside_gql.api.permissions import Viewer, require_user
+from timeside_gql.api.permissions import require_user
 from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.items import Item
 from timeside_gql.db import models as m
+from timeside_gql.db.visibility import Viewer
 from timeside_gql.jobs.ingest import attach_source, has_remote_source, request_ingest
 from timeside_gql.media import intake
 from timeside_gql.media.errors import MediaError

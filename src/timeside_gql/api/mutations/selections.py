@@ -25,10 +25,11 @@ from timeside_gql.api.mutations.base import (
     mutate,
     remove,
 )
-from timeside_gql.api.permissions import Viewer, require_user
+from timeside_gql.api.permissions import require_user
 from timeside_gql.api.types.items import Selection
 from timeside_gql.db import models as m
 from timeside_gql.db import selections
+from timeside_gql.db.visibility import Viewer
 
 SelectionPayload = Annotated[
     Selection | ValidationError | NotFoundError | PermissionDenied | ConflictError | CycleError,

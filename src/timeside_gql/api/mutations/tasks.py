@@ -26,10 +26,11 @@ from timeside_gql.api.mutations.base import (
     mutate,
     remove,
 )
-from timeside_gql.api.permissions import Viewer, require_owner, require_user
+from timeside_gql.api.permissions import require_owner, require_user
 from timeside_gql.api.types.tasks import Task
 from timeside_gql.db import deletion
 from timeside_gql.db import models as m
+from timeside_gql.db.visibility import Viewer
 from timeside_gql.jobs import service as jobs
 
 TaskPayload = Annotated[

@@ -11,9 +11,9 @@ from sqlmodel import Session
 
 from timeside_gql.api.errors import Conflict, ConflictError, NotFoundError, PermissionDenied
 from timeside_gql.api.mutations.base import fetch_owned, mutate
-from timeside_gql.api.permissions import Viewer
 from timeside_gql.api.types.tasks import Task
 from timeside_gql.db import models as m
+from timeside_gql.db.visibility import Viewer
 from timeside_gql.jobs import lifecycle, service
 
 TaskRunPayload = Annotated[
