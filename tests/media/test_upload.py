@@ -135,6 +135,18 @@ def test_chunked_multipart_over_the_limit_is_cut_off(api: Api, tmp_path: Path) -
     assert "upload limit" in response.text
 
 
+def test_an_upload_variable_that_is_not_a_file_is_a_validation_error(api: Api) -> None:
+    """A JSON request can put anything in an Upload variable: a typed error, not a crash."""
+    for query, variables in (
+        (CREATE, {"input": {"title": "x"}}),
+        (REPLACE, {"id": str(uuid.uuid4())}),
+    ):
+        body = api.raw(query, {**variables, "file": "not a file"}, as_="alice")
+        [payload] = body["data"].values()
+        assert payload["__typename"] == "ValidationError", body
+        assert "multipart" in payload["message"]
+
+
 def test_replace_source_by_author_only(
     api: Api, settings: Settings, tmp_path: Path, engine: Engine
 ) -> None:

@@ -116,6 +116,9 @@ async def with_upload(file: Upload, write: Callable[..., m.Item], *args: Any) ->
     """Store the upload (probed as audio), then run ``write(session, viewer, *args, stored,
     settings)`` as one transaction; the stored file goes again unless an item took it."""
     settings = current_scope().settings
+    if not hasattr(file, "file"):  # an Upload variable of a JSON request: no file came
+        message = "send the file in a GraphQL multipart request (an Upload is not a value)"
+        return InvalidInput(message, field="file").to_graphql()
     try:
         stored = await to_thread.run_sync(_store_upload, settings, file)
     except MediaError as error:
