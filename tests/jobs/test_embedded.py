@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 from dramatiq import Worker
-from sqlmodel import delete
+from sqlmodel import delete, select
 from starlette.testclient import TestClient
 
 from tests.jobs.conftest import events_until_end
@@ -16,10 +16,11 @@ from tests.jobs.world import build_world, expected_peak_db, snapshot
 from timeside_gql.api.app import create_app
 from timeside_gql.core import hdf5, pipeline
 from timeside_gql.db.engine import session_scope
-from timeside_gql.db.models import Item, JobStatus, ResultStatus, Task, TaskStatus
+from timeside_gql.db.models import Item, JobStatus, Result, ResultStatus, Task, TaskStatus
 from timeside_gql.jobs import execution, lifecycle, service
 from timeside_gql.jobs.broker import build_broker, set_broker
 from timeside_gql.jobs.results import claim_results, store_outcome
+from timeside_gql.media import intake
 
 
 def run(engine, task_id) -> None:
@@ -113,6 +114,30 @@ def test_cancel_stops_the_running_job_and_the_queued_ones(runtime, settings, eng
     assert [job.status for job in jobs] == [JobStatus.CANCELLED] * 3
     assert results and all(r.item_id == running.item_id for r in results)
     assert all(r.status == ResultStatus.FAILED and "cancelled" in r.error for r in results)
+
+
+def test_a_job_planned_before_its_item_got_new_audio_records_nothing(
+    runtime, settings, engine, data_dir
+):
+    """The source is replaced while a planned job waits for its locks: it computes nothing
+    (no result of the old audio, nor a failure of it, stands for the new audio)."""
+    world = build_world(engine, data_dir, failing=False, pids=("level",))
+    with session_scope(engine) as session:
+        service.run_task(session, world.task_id)
+    job_ids: list = []
+    execution.fan_out(world.task_id, enqueue=job_ids.append)
+    with session_scope(engine) as session:
+        job = lifecycle.claim_job(session, job_ids[0], max_attempts=3)
+        plan = execution.plan_job(session, job)
+    with session_scope(engine) as session:
+        item = session.get_one(Item, plan.item_id)
+        stored = intake.store_file(settings, data_dir / str(item.source_file))
+        intake.apply_source(session, item, stored, data_dir=data_dir)
+
+    with pytest.raises(execution.JobError, match="replaced"):
+        execution.compute(plan, engine=engine, settings=settings)
+    with session_scope(engine) as session:
+        assert session.exec(select(Result).where(Result.item_id == plan.item_id)).all() == []
 
 
 def test_a_running_task_cannot_be_run_again(runtime, engine, data_dir):

@@ -164,6 +164,7 @@ def compute(
     hooks = hooks or job_hooks(engine, plan)
     with result_locks(engine, plan.item_id, plan.runs):
         with session_scope(engine) as session:
+            _check_source(session, plan)
             claimed = claim_results(session, plan.item_id, plan.runs, data_dir=settings.data_dir)
         for result in claimed.reused:
             publish(result_event(result, task_id=plan.task_id, cached=True))
@@ -171,6 +172,14 @@ def compute(
     if not failures:
         return None
     return f"{len(failures)} of {len(plan.runs)} presets failed: " + "; ".join(failures)
+
+
+def _check_source(session: Session, plan: JobPlan) -> None:
+    """JobError when the item's audio changed since the plan was made (while the job waited
+    for its locks): results of the old audio must never be recorded for the new one."""
+    item = session.get(Item, plan.item_id)
+    if item is None or item.source_file is None or Path(item.source_file) != plan.source:
+        raise JobError("the item's audio was replaced or removed after this job was planned")
 
 
 @dataclass(frozen=True, slots=True)
