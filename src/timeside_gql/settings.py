@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     max_series_points: int = Field(
         10000, gt=0, description="Largest `maxPoints` of a series and `pixels` of a waveform."
     )
+    max_points_per_query: int = Field(
+        200_000,
+        gt=0,
+        description="Most series points and waveform pixels one operation may ask for in all.",
+    )
     token_ttl_days: int | None = Field(
         None, description="Lifetime of tokens issued by `login`; unset never expires."
     )

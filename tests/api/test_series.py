@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from tests.api.conftest import Api, make_settings
+from tests.api.conftest import Api, make_settings, serve
 from tests.api.test_statements import counting
 from timeside_gql.core import pipeline, samples
 from timeside_gql.core.params import parameters_hash, validate_parameters
@@ -329,3 +329,21 @@ def test_statement_count_of_items_with_waveforms(
     # the token, the page, then results, presets and processors once each
     reads = [s for s in many if s.split(None, 1)[0].upper() in {"SELECT", "WITH"}]
     assert len(reads) == 1 + 1 + 3, "\n\n".join(reads)
+
+
+def test_one_query_asks_for_a_bounded_number_of_points_in_all(
+    api: Api, engine: Engine, stored: Stored, tmp_path: Path
+) -> None:
+    """Each field is capped; aliases (or lists of items) add up to the per-query budget."""
+    budget = Api(serve(make_settings(tmp_path, max_points_per_query=2500), engine), api.tokens, {})
+    one = "a: waveform(pixels: 1000) { level }"
+    two = one + " b: waveform(pixels: 1000) { level }"
+    query = "query($id: UUID!) { item(id: $id) { %s } }"
+    variables = {"id": str(stored.item_id)}
+    assert budget(query % two, variables, as_="alice")["item"]["b"]["level"] == 0
+    refused = budget.raw(
+        query % (two + " c: waveform(pixels: 1000) { level }"), variables, as_="alice"
+    )
+    assert refused["data"]["item"]["c"] is None
+    assert "more than 2500 series points" in refused["errors"][0]["message"]
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -22,6 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 from strawberry.extensions import SchemaExtension
 
+from timeside_gql.api.errors import ClientError
 from timeside_gql.api.loaders import Loaders
 from timeside_gql.db.visibility import Viewer
 from timeside_gql.settings import Settings
@@ -42,6 +43,19 @@ class OperationScope:
         self._lock = asyncio.Lock()
         self.viewer = viewer
         self.loaders = Loaders(self.read, viewer)
+        #: Series points and waveform pixels asked for so far (aliases and lists add up).
+        self.points = 0
+
+    def charge_points(self, points: int) -> None:
+        """Refuse an operation whose series and waveforms add up past the per-query budget:
+        each field is capped, but 30 aliases over 100 items of 10,000 points are not."""
+        self.points += points
+        budget = self.settings.max_points_per_query
+        if self.points > budget:
+            raise ClientError(
+                f"this query asks for more than {budget} series points and waveform pixels "
+                "in all: ask for fewer items, fields or points per request"
+            )
 
     @property
     def session(self) -> Session:

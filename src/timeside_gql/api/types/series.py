@@ -390,6 +390,7 @@ async def resolve_series(
     result: StoredResult, args: SeriesArgs, settings: Settings
 ) -> Series | None:
     """``read_series`` off the event loop: what ``Result.series`` and others resolve with."""
+    current_scope().charge_points(args.max_points)
     return await to_thread.run_sync(partial(read_series, result, args, settings))
 
 
@@ -423,6 +424,7 @@ async def item_waveform(
 ) -> Waveform | None:
     args, settings = WaveformArgs(start, stop, pixels), _settings()
     _check_window(start, stop, pixels, "pixels", settings.max_series_points)
+    current_scope().charge_points(pixels)
     result = await _waveform_result(root.id)
     if result is None:
         return None
