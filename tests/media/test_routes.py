@@ -373,6 +373,17 @@ def test_head_of_a_segment_encodes_nothing(client, world):
     )
 
 
+def test_head_of_a_whole_transcode_never_starts_the_encode(client, engine, world):
+    url = f"/media/items/{world.public.id}/audio.ogg"
+    before = client.head(url)
+    assert before.status_code == 200 and "content-length" not in before.headers
+    assert result_count(engine) == 0  # nothing encoded, nothing stored
+    made = client.get(url)
+    after = client.head(url)
+    assert after.headers["content-length"] == str(len(made.content))
+    assert after.headers["etag"] == made.headers["etag"]
+
+
 @pytest.mark.parametrize(
     ("query", "status", "message"),
     [

@@ -17,7 +17,7 @@ from sqlmodel import select
 from timeside_gql.core.encoders import FORMATS
 from timeside_gql.core.registry import all_processors
 from timeside_gql.db.engine import session_scope
-from timeside_gql.db.models import Item, Preset, Result
+from timeside_gql.db.models import Item, Preset, Result, ResultStatus
 from timeside_gql.db.presets import default_preset
 from timeside_gql.jobs.execution import Hooks, JobPlan, compute, preset_run
 from timeside_gql.media.storage import source_path
@@ -68,3 +68,18 @@ def transcode_result(engine: Engine, settings: Settings, item_id: uuid.UUID, fmt
         item = session.get_one(Item, item_id)
         preset_id = default_preset(session, encoder_pids()[fmt]).id
     return ensure_result(engine, settings, item, preset_id)
+
+
+def cached_transcode(engine: Engine, item: Item, fmt: str) -> Result | None:
+    """The whole-file transcode if it is already made for the current audio; never encodes
+    (what a HEAD request may look at)."""
+    with session_scope(engine) as session:
+        preset = default_preset(session, encoder_pids()[fmt])
+        key = preset_run(preset, str(item.sha1)).key
+        query = select(Result).where(
+            Result.item_id == item.id,
+            Result.preset_id == preset.id,
+            Result.status == ResultStatus.DONE,
+            Result.cache_key == key,
+        )
+        return session.exec(query).first()

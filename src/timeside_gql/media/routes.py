@@ -33,6 +33,7 @@ from timeside_gql.media.access import app_services, get_visible, viewer_for_requ
 from timeside_gql.media.derived import (
     ComputeFailed,
     NoAudio,
+    cached_transcode,
     encoder_pids,
     source_file,
     transcode_result,
@@ -155,12 +156,16 @@ async def item_audio(request: Request) -> Response:
     if not start and stop is None:
         settings, sessions = app_services(request)
         engine = sessions.kw["bind"]
-        try:
-            result = await to_thread.run_sync(transcode_result, engine, settings, item.id, fmt)
-        except (ComputeFailed, JobError) as exc:
-            raise HTTPException(500, f"transcoding failed: {exc}") from exc
-        file = settings.data_dir / str(result.file_path)
-        return _file(request, file, spec.mime_type, str(result.cache_key), filename)
+        if request.method == "HEAD":  # headers of what is made; a HEAD never starts an encode
+            made = await to_thread.run_sync(cached_transcode, engine, item, fmt)
+        else:
+            try:
+                made = await to_thread.run_sync(transcode_result, engine, settings, item.id, fmt)
+            except (ComputeFailed, JobError) as exc:
+                raise HTTPException(500, f"transcoding failed: {exc}") from exc
+        if made is not None:
+            file = settings.data_dir / str(made.file_path)
+            return _file(request, file, spec.mime_type, str(made.cache_key), filename)
     disposition = content_disposition("inline", filename)
     if request.method == "HEAD":  # the length is known only once encoded: none is sent
         head = Response(media_type=spec.mime_type, headers=disposition)
