@@ -213,6 +213,17 @@ def test_encoder_presets_in_one_pipeline_run(tmp_path, stereo_wav):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
 
 
+def test_a_few_samples_still_make_a_decodable_file_in_every_format(tmp_path):
+    """Codecs emit nothing for less than a frame (Opus, WebM once wrote no file): a one-sample
+    source is padded with silence to one frame."""
+    one = samples.write(tmp_path / "one.wav", np.array([0.5], dtype=np.float32), SR)
+    outcomes = pipeline.run(one, [(pid, {}) for pid in PROCESSORS], workdir=tmp_path)
+    for outcome in outcomes:
+        assert outcome.ok, (outcome.pid, outcome.error)
+        y, _ = decode.load(outcome.artifacts[0].path)
+        assert y.shape[-1] > 0 and np.all(np.abs(y) <= 1.0)
+
+
 def test_encoder_segment_past_the_end_fails_alone(tmp_path, stereo_wav):
     wav, late = pipeline.run(
         stereo_wav, [("wav_encoder", {}), ("flac_encoder", {"start": 5.0})], workdir=tmp_path

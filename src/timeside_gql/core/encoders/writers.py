@@ -15,6 +15,7 @@ Two outputs share one writer per format:
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import uuid
 from collections.abc import Iterable, Iterator
@@ -32,6 +33,9 @@ from timeside_gql.core.encoders.formats import AudioFormat, EncodeError, get_for
 CHUNK_SIZE = 64 * 1024
 """Bytes gathered before a chunk is yielded: few syscalls, bounded latency."""
 
+#: Shortest audio handed to a codec: longer than any codec's frame (Opus 20 ms, AAC 1024
+#: samples), since an encoder given less emits no packet and no file would be written.
+MIN_SECONDS = 0.05
 _LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 
 
@@ -102,6 +106,8 @@ class _PyAVWriter:
             raise EncodeError(f"cannot encode {settings.channels} channels")
         self._in_layout = in_layout
         self._samplerate = settings.samplerate
+        self._channels = settings.channels
+        self._written = 0
         try:
             self._container = av.open(target, "w", format=spec.container, options=dict(options))
             self._stream = cast(
@@ -125,8 +131,12 @@ class _PyAVWriter:
         frame = av.AudioFrame.from_ndarray(block, format="fltp", layout=self._in_layout)
         frame.sample_rate = self._samplerate
         self._mux(frame)
+        self._written += block.shape[-1]
 
     def close(self) -> None:
+        short = math.ceil(MIN_SECONDS * self._samplerate) - self._written
+        if short > 0:  # a few samples: pad with silence to one codec frame
+            self.write(np.zeros((self._channels, short), dtype=np.float32))
         self._mux(None)
         self._container.close()
 
