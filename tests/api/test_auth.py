@@ -31,9 +31,14 @@ def carol(engine: Engine) -> None:
 
 
 def post(client: TestClient, query: str, token: str | None = None) -> tuple[int, str]:
+    """Status and error message of a refused request (a GraphQL body, with the Bearer
+    challenge)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     response = client.post("/graphql", json={"query": query}, headers=headers)
-    return response.status_code, response.text
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": "UNAUTHENTICATED"}
+    return response.status_code, error["message"]
 
 
 def test_login_me_logout(api: Api, carol: None) -> None:

@@ -20,7 +20,9 @@ def test_json_body_over_the_limit_is_refused(api: Api) -> None:
     headers = {"Content-Type": "application/json"}
     response = api.client.post("/graphql", content=chunks(), headers=headers)
     assert response.status_code == 413, response.text[:200]
-    assert "larger than 16 MiB" in response.text
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert "larger than 16 MiB" in error["message"]
 
 
 def test_json_body_under_the_limit_is_served(api: Api) -> None:

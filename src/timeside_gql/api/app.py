@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -55,9 +55,15 @@ class GraphQLApp(GraphQL[Context, None]):
         self.sessions = sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            receive = _limited_body(receive, *_body_limit(scope, self.settings))
-        await super().__call__(scope, receive, send)
+        """Strawberry's HTTP handling, with refusals in a GraphQL body (it answers plain text)."""
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        receive = _limited_body(receive, *_body_limit(scope, self.settings))
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as refusal:
+            response = refusal_response(refusal)
+        await response(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our self-hosted GraphiQL: Strawberry's loads its scripts from a CDN."""
@@ -89,6 +95,27 @@ class GraphQLApp(GraphQL[Context, None]):
         if context.viewer.is_anonymous and self.settings.require_login:
             raise ConnectionRejectionError({"reason": "authentication required"})
         return UNSET
+
+
+#: ``extensions.code`` of each HTTP-level refusal, named as in the query-level errors.
+REFUSAL_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+}
+
+
+def refusal_response(refusal: HTTPException) -> JSONResponse:
+    """A refusal before execution as a GraphQL response: clients read ``errors`` either way."""
+    code = REFUSAL_CODES.get(refusal.status_code, "BAD_REQUEST")
+    body = {"errors": [{"message": refusal.reason, "extensions": {"code": code}}]}
+    headers = (
+        {"WWW-Authenticate": 'Bearer error="invalid_token"'} if code == "UNAUTHENTICATED" else {}
+    )
+    return JSONResponse(body, status_code=refusal.status_code, headers=headers)
 
 
 def _body_limit(scope: Scope, settings: Settings) -> tuple[int, str]:
