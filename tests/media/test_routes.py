@@ -434,6 +434,30 @@ def test_missing_files_are_404_not_500(client, engine, settings, world):
         assert response.status_code == 404 and "missing" in response.text, path
 
 
+def test_result_paths_outside_the_results_dir_are_never_read(client, engine, settings, world):
+    """Defence in depth behind the load checks: a row naming the database or the signing key
+    is refused by every reader (files, pictures, series, exports)."""
+    level = compute(engine, settings, world.public, "level")
+    image = compute(engine, settings, world.public, "waveform_simple")
+    (settings.data_dir / "secret_key").write_text("not for anyone")
+    with Session(engine) as session:
+        for row, column in ((level, "hdf5_path"), (image, "file_path")):
+            stored = session.get_one(Result, row.id)
+            setattr(stored, column, "secret_key" if column == "file_path" else "../x.h5")
+        session.commit()
+    for path in (
+        f"/media/results/{level.id}.json",
+        f"/media/results/{level.id}/visual.png",
+        f"/media/results/{image.id}.png",
+        f"/exports/results/{level.id}.csv",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404 and "not for anyone" not in response.text, path
+    query = "query($id: UUID!) { result(id: $id) { series { times } } }"
+    body = client.post("/graphql", json={"query": query, "variables": {"id": str(level.id)}})
+    assert body.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
 # ---------------------------------------------------------------------------------------------
 # Result files
 

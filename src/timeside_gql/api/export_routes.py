@@ -25,6 +25,7 @@ from timeside_gql.db import models as m
 from timeside_gql.db.visibility import Viewer
 from timeside_gql.media.access import app_services, get_visible
 from timeside_gql.media.routes import content_disposition, read_visible, safe_filename
+from timeside_gql.media.storage import result_path
 
 TIMED = ("event", "segment")
 
@@ -98,7 +99,11 @@ async def result(request: Request) -> Response:
         item = get_visible(session, m.Item, row.item_id, viewer)
         if row.status != m.ResultStatus.DONE or not row.hdf5_path:
             raise HTTPException(404, f"result {row.id} is {row.status.value}, with no data yet")
-        stored = _labelled_output(Path(settings.data_dir) / row.hdf5_path, wanted)
+        try:
+            path = result_path(Path(settings.data_dir), row.hdf5_path)
+        except FileNotFoundError as exc:
+            raise HTTPException(404, str(exc)) from None
+        stored = _labelled_output(path, wanted)
         layer = _layer(item, stored.id, lb.from_result(stored), source=stored.id)
         return layer, f"{item.title}_{stored.id}"
 

@@ -22,6 +22,7 @@ from timeside_gql.core.graphers import RenderError, render
 from timeside_gql.core.graphers.base import png_bytes
 from timeside_gql.core.results import AnalyzerResult
 from timeside_gql.db.models import Result, ResultStatus
+from timeside_gql.media.storage import result_path
 
 MAX_WIDTH = 8192
 MAX_HEIGHT = 4096
@@ -74,9 +75,9 @@ def result_file(data_dir: Path, result: Result, fmt: str, output: str | None = N
             f"result {result.id} has no {fmt!r} file (formats: {', '.join(available)})"
         )
     if result.file_path and fmt == Path(result.file_path).suffix.lstrip("."):
-        product = _on_disk(data_dir / result.file_path)
+        product = _on_disk(data_dir, result.file_path)
         return Payload(result.mime_type or "application/octet-stream", path=product)
-    path = _on_disk(data_dir / str(result.hdf5_path))
+    path = _on_disk(data_dir, result.hdf5_path)
     if fmt == "hdf5" and output is None:
         return Payload(HDF5_TYPE, path=path)
     results = _outputs(path, output)
@@ -112,21 +113,24 @@ def visual(
     _check_window(start, stop)
     image_file = result.file_path and (result.mime_type or "").startswith("image/")
     if result.status == ResultStatus.DONE and image_file and output is None:
-        return _crop(
-            _on_disk(data_dir / str(result.file_path)), duration, width, height, start, stop
-        )
+        return _crop(_on_disk(data_dir, result.file_path), duration, width, height, start, stop)
     if result.status != ResultStatus.DONE or not result.hdf5_path:
         available = ", ".join(formats(result)) or "none"
         raise Unavailable(f"result {result.id} has no data to draw (formats: {available})")
-    [first, *_] = _outputs(_on_disk(data_dir / result.hdf5_path), output)
+    [first, *_] = _outputs(_on_disk(data_dir, result.hdf5_path), output)
     try:
         return png_bytes(render(first, width, height, start, stop))
     except RenderError as exc:
         raise BadRequest(str(exc)) from exc
 
 
-def _on_disk(path: Path) -> Path:
-    """The file, or Unavailable: a done row whose file went (deleted by hand, a lost disk)."""
+def _on_disk(data_dir: Path, relative: str | None) -> Path:
+    """The file, or Unavailable: a done row whose file went (deleted by hand, a lost disk), or
+    a path outside the results dir."""
+    try:
+        path = result_path(data_dir, str(relative))
+    except FileNotFoundError as exc:
+        raise Unavailable(f"the file of this result is unavailable: {exc}") from None
     if not path.is_file():
         raise Unavailable(f"the file of this result is missing: {path.name}")
     return path

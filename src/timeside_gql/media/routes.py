@@ -38,6 +38,7 @@ from timeside_gql.media.derived import (
     source_file,
     transcode_result,
 )
+from timeside_gql.media.storage import result_path
 
 T = TypeVar("T")
 _UNSAFE = re.compile(r"[^\w\-]+")
@@ -164,7 +165,10 @@ async def item_audio(request: Request) -> Response:
             except (ComputeFailed, JobError) as exc:
                 raise HTTPException(500, f"transcoding failed: {exc}") from exc
         if made is not None:
-            file = settings.data_dir / str(made.file_path)
+            try:
+                file = result_path(settings.data_dir, str(made.file_path))
+            except FileNotFoundError as exc:
+                raise HTTPException(404, str(exc)) from None
             return _file(request, file, spec.mime_type, str(made.cache_key), filename)
     disposition = content_disposition("inline", filename)
     if request.method == "HEAD":  # the length is known only once encoded: none is sent

@@ -56,10 +56,21 @@ def source_path(settings: Settings, item: HasSource) -> Path:
     database and the secret key live in the data dir too, and routes serve sources)."""
     if not item.source_file:
         raise FileNotFoundError("the item has no source file")
-    root = settings.media_dir.resolve()
-    path = (settings.data_dir.resolve() / item.source_file).resolve()
+    return data_file(settings.data_dir, item.source_file, folder="media")
+
+
+def result_path(data_dir: Path, relative: str) -> Path:
+    """Absolute path of a result's stored file; refuses one outside the results dir."""
+    return data_file(data_dir, relative, folder="results")
+
+
+def data_file(data_dir: Path, relative: str, *, folder: str) -> Path:
+    """``relative`` (as rows store it) resolved inside ``data_dir/folder`` only: a row's path
+    never reaches the database, the secret key or anything else the data dir holds."""
+    root = (data_dir / folder).resolve()
+    path = (data_dir.resolve() / relative).resolve()
     if not path.is_relative_to(root):
-        raise FileNotFoundError(f"{item.source_file} is outside the media dir")
+        raise FileNotFoundError(f"{relative} is outside the {folder} dir")
     return path
 
 

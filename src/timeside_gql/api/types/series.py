@@ -34,6 +34,7 @@ from timeside_gql.core import series as core
 from timeside_gql.core.analyzers.waveform import Waveform as WaveformAnalyzer
 from timeside_gql.core.results import AnalyzerResult
 from timeside_gql.db import models as m
+from timeside_gql.media.storage import result_path
 from timeside_gql.settings import Settings
 
 T = TypeVar("T")
@@ -200,7 +201,7 @@ def _open(result: StoredResult, settings: Settings) -> Iterator[h5py.File | None
         yield None
         return
     try:
-        h5 = h5py.File(Path(settings.data_dir) / result.hdf5_path, "r")
+        h5 = h5py.File(result_path(Path(settings.data_dir), result.hdf5_path), "r")
     except FileNotFoundError:
         raise ClientError(f"the file of result {result.id} is missing", code="NOT_FOUND") from None
     with h5:
