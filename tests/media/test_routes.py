@@ -113,6 +113,12 @@ def test_source_decreasing_range_is_a_bad_request(client, world):
     assert response.status_code == 400
 
 
+def test_a_range_in_another_unit_is_ignored(client, world, settings):
+    body = (settings.data_dir / world.public.source_file).read_bytes()
+    response = client.get(source_url(world.public.id), headers={"Range": "items=0-9"})
+    assert (response.status_code, response.content) == (200, body)
+
+
 def test_source_multiple_ranges_are_multipart(client, world, settings):
     body = (settings.data_dir / world.public.source_file).read_bytes()
     response = client.get(source_url(world.public.id), headers={"Range": "bytes=0-9,-10"})

@@ -18,10 +18,12 @@ from urllib.parse import quote
 
 from anyio import to_thread
 from sqlmodel import Session, select
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from timeside_gql.core.decode import DecodeError
 from timeside_gql.core.encoders import EncodeError, get_format, transcode_chunks
@@ -95,13 +97,24 @@ def _file(request: Request, path: Path, media_type: str, etag: str, filename: st
     tag = f'"{etag}"'
     if _matches(request.headers.get("if-none-match", ""), tag):
         return Response(status_code=304, headers={"etag": tag})
-    return FileResponse(
+    return _BytesRangeFile(
         path,
         media_type=media_type,
         filename=filename,
         content_disposition_type="inline",
         headers={"etag": tag},
     )
+
+
+class _BytesRangeFile(FileResponse):
+    """Starlette's FileResponse, but a Range in a unit other than bytes is ignored (the whole
+    file, 200), as RFC 9110 14.2 requires, instead of answered 400."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        unit = Headers(scope=scope).get("range", "bytes=").split("=", 1)[0].strip().lower()
+        if unit != "bytes":
+            scope = {**scope, "headers": [h for h in scope["headers"] if h[0] != b"range"]}
+        await super().__call__(scope, receive, send)
 
 
 def _matches(if_none_match: str, tag: str) -> bool:
