@@ -1,12 +1,14 @@
 """The player in a real browser: upload a synthesized file, see its waveform once ingested, zoom
 (a new window queried from the server), run an analysis and watch it until done, with its
-tracks drawn under the audio player; logging in; no request leaves the server."""
+tracks drawn under the audio player; add an analysis track from the catalogue and compute it;
+logging in; no request leaves the server."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
@@ -75,7 +77,7 @@ def test_player_uploads_shows_the_waveform_zooms_and_follows_an_analysis(
     left = page.eval_on_selector(".lanes .cursor", "c => parseFloat(c.style.left)")
     assert left == pytest.approx(75, abs=1)
 
-    task = page.locator(".task")
+    task = page.locator("form.analysis .task")
     task.evaluate(RECORD_PROGRESS)
     page.click("form.analysis button[type=submit]")
     expect(task).to_have_attribute("data-status", "DONE", timeout=120_000)
@@ -97,6 +99,90 @@ def test_player_uploads_shows_the_waveform_zooms_and_follows_an_analysis(
         "img => img.complete && img.naturalWidth > 0", arg=spectrogram.element_handle()
     )
 
+    assert traffic.hosts() == {"127.0.0.1"}, traffic.urls
+    assert traffic.errors == []
+
+
+def graphql(site: Site, query: str, **variables: object) -> dict:
+    """One operation as the world's owner, over the live server's HTTP API."""
+    response = httpx.post(
+        f"{site.url}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {site.token}"},
+    )
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def public_analysis(site: Site, pid: str, output: str, title: str) -> str:
+    """A public Analysis of `output` of `pid`'s default preset, as a curator would make it."""
+    processors = graphql(
+        site, "query($pid: String) { processors(pid: $pid) { nodes { id } } }", pid=pid
+    )
+    processor = processors["processors"]["nodes"][0]["id"]
+    preset = graphql(
+        site,
+        "mutation($p: UUID!) { createPreset(processorId: $p) { ... on Preset { id } } }",
+        p=processor,
+    )["createPreset"]["id"]
+    created = graphql(
+        site,
+        """mutation($input: AnalysisInput!) { createAnalysis(input: $input) {
+          __typename ... on Analysis { id } ... on Error { message }
+        } }""",
+        input={
+            "presetId": preset,
+            "outputId": output,
+            "renderType": "VECTOR",
+            "isPublic": True,
+            "title": title,
+        },
+    )["createAnalysis"]
+    assert created["__typename"] == "Analysis", created
+    return created["id"]
+
+
+#: Pixels of the lane's canvas within a few levels of the track's colour (#00a000).
+GREEN_PIXELS = """c => {
+  const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4)
+    if (d[i + 3] > 200 && d[i] < 20 && Math.abs(d[i + 1] - 160) < 20 && d[i + 2] < 20) n++;
+  return n;
+}"""
+
+
+def test_player_adds_an_analysis_track_computes_it_and_draws_it_in_its_colour(
+    site: Site, page: Page, traffic: Traffic
+):
+    title = "Momentary loudness"
+    public_analysis(site, "loudness_itu", "loudness_itu.momentary", title)
+    sign_in(page, site)
+    page.locator(".items button").first.click()  # a synthesized sine of the world
+    catalogue = page.locator(".catalogue")
+    expect(catalogue.locator("select[name=analysis] option", has_text=title)).to_have_count(1)
+    catalogue.locator("select[name=analysis]").select_option(label=f"{title} (vector)")
+    catalogue.locator("input[name=color]").fill("#00a000")
+    catalogue.locator("button[name=add-track]").click()
+    track = catalogue.locator(".analysis-tracks li", has_text=title)
+    expect(track).to_have_attribute("data-status", "NONE")  # listed, nothing computed yet
+    assert page.locator(".lane[data-key^='track:']").count() == 0
+
+    catalogue.locator("button[name=compute-tracks]").click()
+    expect(catalogue.locator(".task")).to_have_attribute("data-status", "DONE", timeout=120_000)
+    expect(track).to_have_attribute("data-status", "DONE")
+    lane = page.locator(".lane-line[data-key^='track:']")
+    expect(lane).to_have_attribute("data-ready", "true", timeout=30_000)
+    expect(lane.locator(".caption")).to_contain_text(title)
+    canvas = lane.locator("canvas")
+    assert int(canvas.get_attribute("data-points") or 0) >= 5  # frames in the window
+    assert canvas.evaluate(GREEN_PIXELS) > 50  # the line, drawn in the track's colour
+
+    # A second compute has nothing left to do: a typed refusal, shown, and nothing redrawn.
+    catalogue.locator("button[name=compute-tracks]").click()
+    expect(catalogue.locator(".task")).to_have_attribute("data-status", "ERROR")
+    expect(catalogue.locator(".task-status")).to_contain_text("done or under way")
     assert traffic.hosts() == {"127.0.0.1"}, traffic.urls
     assert traffic.errors == []
 

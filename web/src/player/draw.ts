@@ -48,7 +48,7 @@ function finite(values: (number | null)[]): number[] {
 }
 
 /** A one-dimension framewise output: its mean as a line, its min/max as a band. */
-export function drawLine(canvas: HTMLCanvasElement, series: Series, view: View): [number, number] | null {
+export function drawLine(canvas: HTMLCanvasElement, series: Series, view: View, color = PALETTE[1]): [number, number] | null {
   const { ctx, w, h } = prepare(canvas);
   const values = series.values ?? [];
   const all = finite([...values, ...(series.min ?? []), ...(series.max ?? [])]);
@@ -61,14 +61,16 @@ export function drawLine(canvas: HTMLCanvasElement, series: Series, view: View):
   if (hi - lo < floor) [lo, hi] = [(lo + hi - floor) / 2, (lo + hi + floor) / 2];
   const y = (v: number) => h - 4 - ((v - lo) / (hi - lo)) * (h - 8);
   if (series.min && series.max) {
-    ctx.fillStyle = "rgba(230, 57, 70, 0.25)";
+    ctx.fillStyle = color;
+    ctx.globalAlpha = 0.25;
     series.times.forEach((t, i) => {
       const [a, b] = [series.min![i], series.max![i]];
       if (a === null || b === null) return;
       ctx.fillRect(xOf(t, view, w) - 1, y(b), 2, Math.max(1, y(a) - y(b)));
     });
+    ctx.globalAlpha = 1;
   }
-  ctx.strokeStyle = PALETTE[1];
+  ctx.strokeStyle = color;
   ctx.lineWidth = 1.5;
   ctx.beginPath();
   let drawing = false;
@@ -87,9 +89,9 @@ export function drawLine(canvas: HTMLCanvasElement, series: Series, view: View):
 }
 
 /** Events as vertical marks. */
-export function drawEvents(canvas: HTMLCanvasElement, series: Series, view: View): void {
+export function drawEvents(canvas: HTMLCanvasElement, series: Series, view: View, color = PALETTE[2]): void {
   const { ctx, w, h } = prepare(canvas);
-  ctx.strokeStyle = PALETTE[2];
+  ctx.strokeStyle = color;
   ctx.lineWidth = 1.5;
   for (const t of series.times) {
     const x = xOf(t, view, w);

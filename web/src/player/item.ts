@@ -3,8 +3,9 @@
 
 import { request, subscribe } from "./api";
 import { analysisPanel } from "./analysis";
+import { cataloguePanel } from "./catalogue";
 import { debounce, formatTime, h } from "./dom";
-import { type Lane, type LaneView, laneView, lanesOf } from "./lanes";
+import { type Lane, type LaneView, laneView, lanesOf, trackLanes } from "./lanes";
 import { ITEM, ITEM_UPDATES } from "./queries";
 import type { Item, View } from "./types";
 
@@ -26,6 +27,7 @@ export function itemView(id: string): ItemView {
   let saved: View | null = null; // the window, kept across reloads (new results, tracks chosen)
   // Kept across reloads (a finished analysis reloads the results): playback and task state.
   const analysis = analysisPanel(id, () => void load());
+  const catalogue = cataloguePanel(id, () => void load());
   const audio = h("audio", { controls: true, preload: "metadata" });
 
   async function load(): Promise<void> {
@@ -53,7 +55,7 @@ export function itemView(id: string): ItemView {
     cancelAnimationFrame(frame);
     const duration = item.audioDuration ?? 0;
     let view: View = saved ?? { start: 0, stop: duration || 1 };
-    const lanes = lanesOf(item.results);
+    const lanes = [...lanesOf(item.results), ...trackLanes(item.analysisTracks)];
     for (const lane of lanes.filter((l) => !known.has(l.key))) {
       known.add(lane.key); // new tracks show; those you hid stay hidden
       chosen.add(lane.key);
@@ -61,7 +63,7 @@ export function itemView(id: string): ItemView {
     if (item.streamUrl && audio.src !== item.streamUrl) audio.src = item.streamUrl;
     const range = h("span", { class: "range" });
     const cursor = h("div", { class: "cursor" });
-    const waveform: Lane = { key: "waveform", label: "waveform", kind: "waveform", resultId: "", output: null };
+    const waveform: Lane = { key: "waveform", label: "waveform", kind: "waveform", id: "", output: null };
     const views: LaneView[] = [waveform, ...lanes.filter((l) => chosen.has(l.key))].map((lane) => laneView(item.id, lane));
     const stack = h("div", { class: "lanes" }, ...views.map((v) => v.element), cursor);
 
@@ -153,8 +155,10 @@ export function itemView(id: string): ItemView {
       stack,
       choices,
       h("ul", { class: "globals" }, ...globals, ...failed),
+      catalogue.element,
       analysis,
     );
+    catalogue.show(item.analysisTracks);
     render();
     frame = requestAnimationFrame(tick);
   }

@@ -1,10 +1,11 @@
-/** Which lanes an item's results give, and how each is fetched and drawn for a time window. */
+/** Which lanes an item's results and analysis tracks give, and how each is fetched and drawn
+ * for a time window. */
 
 import { request } from "./api";
 import { drawEvents, drawLine, drawSegments, drawWaveform } from "./draw";
 import { h } from "./dom";
-import { SERIES, VISUAL, WAVEFORM } from "./queries";
-import type { Result, Series, View, Waveform } from "./types";
+import { SERIES, TRACK_SERIES, TRACK_VISUAL, VISUAL, WAVEFORM } from "./queries";
+import type { AnalysisTrack, Result, Series, View, Waveform } from "./types";
 
 export type LaneKind = "waveform" | "line" | "events" | "segments" | "image";
 
@@ -12,8 +13,11 @@ export interface Lane {
   key: string;
   label: string;
   kind: LaneKind;
-  resultId: string;
+  /** A result's id (with `output`), or an analysis track's (`track`: the track knows its output). */
+  id: string;
   output: string | null;
+  track?: boolean;
+  color?: string;
 }
 
 /** The ingest's own waveform result is the waveform lane; encoders have nothing to draw. */
@@ -26,17 +30,28 @@ export function lanesOf(results: Result[]): Lane[] {
     const processor = result.preset.processor;
     if (result.status !== "DONE" || HIDDEN.has(processor.pid) || processor.kind === "ENCODER") continue;
     if (processor.kind === "GRAPHER") {
-      lanes.push({ key: `${result.id}:`, label: processor.name, kind: "image", resultId: result.id, output: null });
+      lanes.push({ key: `${result.id}:`, label: processor.name, kind: "image", id: result.id, output: null });
       continue;
     }
     for (const output of result.outputs ?? []) {
       const kind = kindOf(output.timeMode, output.dimensions);
       if (!kind) continue;
       const unit = output.unit ? ` (${output.unit})` : "";
-      lanes.push({ key: `${result.id}:${output.id}`, label: `${output.name}${unit}`, kind, resultId: result.id, output: output.id });
+      lanes.push({ key: `${result.id}:${output.id}`, label: `${output.name}${unit}`, kind, id: result.id, output: output.id });
     }
   }
   return lanes;
+}
+
+/** The done tracks: a picture (`IMAGE`), or their output drawn as a result's would be. */
+export function trackLanes(tracks: AnalysisTrack[]): Lane[] {
+  return tracks.flatMap((track) => {
+    if (track.status !== "DONE" || !track.analysis) return [];
+    const output = track.result?.outputs?.find((o) => o.id === track.analysis!.outputId);
+    const kind = track.analysis.renderType === "IMAGE" ? "image" : output && kindOf(output.timeMode, output.dimensions);
+    if (!kind) return [];
+    return [{ key: `track:${track.id}`, label: track.title || track.analysis.title, kind, id: track.id, output: null, track: true, color: track.color || undefined }];
+  });
 }
 
 function kindOf(timeMode: string, dimensions: number): LaneKind | null {
@@ -73,21 +88,22 @@ export function laneView(itemId: string, lane: Lane): LaneView {
       element.dataset.ready = item.waveform ? "true" : "pending";
       return;
     }
+    const target = lane.track ? { id: lane.id } : { id: lane.id, output: lane.output };
     if (lane.kind === "image") {
       const height = Math.round(image.clientHeight || 120);
-      const { result } = await request<{ result: { visualUrl: string | null } }>(VISUAL, { id: lane.resultId, output: lane.output, ...window, width: Math.round(width), height });
+      const { data } = await request<{ data: { visualUrl: string | null } }>(lane.track ? TRACK_VISUAL : VISUAL, { ...target, ...window, width: Math.round(width), height });
       if (!fresh()) return;
-      if (result.visualUrl) image.src = result.visualUrl;
+      if (data.visualUrl) image.src = data.visualUrl;
       element.dataset.ready = "true";
       return;
     }
-    const { result } = await request<{ result: { series: Series | null } }>(SERIES, { id: lane.resultId, output: lane.output, ...window, points: Math.max(1, Math.round(width)) });
-    const series = result.series;
+    const { data } = await request<{ data: { series: Series | null } }>(lane.track ? TRACK_SERIES : SERIES, { ...target, ...window, points: Math.max(1, Math.round(width)) });
+    const series = data.series;
     if (!series || !fresh()) return;
     if (lane.kind === "line") {
-      const range = drawLine(canvas, series, view);
+      const range = drawLine(canvas, series, view, lane.color);
       caption.textContent = range ? `${lane.label} ${range[0].toFixed(1)} – ${range[1].toFixed(1)}` : lane.label;
-    } else if (lane.kind === "events") drawEvents(canvas, series, view);
+    } else if (lane.kind === "events") drawEvents(canvas, series, view, lane.color);
     else drawSegments(canvas, series, view);
     element.dataset.ready = "true";
   }

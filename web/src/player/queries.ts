@@ -26,6 +26,11 @@ export const ITEM = `query PlayerItem($id: UUID!) {
       preset { processor { pid name kind } }
       outputs { id name unit dataMode timeMode dimensions count value }
     }
+    analysisTracks {
+      id title color status
+      analysis { title outputId renderType }
+      result { outputs { id timeMode dimensions } }
+    }
   }
 }`;
 
@@ -33,17 +38,24 @@ export const WAVEFORM = `query PlayerWaveform($id: UUID!, $start: Float, $stop: 
   item(id: $id) { waveform(start: $start, stop: $stop, pixels: $pixels) { start stop times min max } }
 }`;
 
+const SERIES_FIELDS = `dataMode timeMode reduction dimensions unit times durations values min max labels
+      labelNames { id name }`;
+
+/** A result's output, or an analysis track's, over a window (both aliased `data`). */
 export const SERIES = `query PlayerSeries($id: UUID!, $output: String, $start: Float, $stop: Float, $points: Int!) {
-  result(id: $id) {
-    series(output: $output, start: $start, stop: $stop, maxPoints: $points) {
-      dataMode timeMode reduction dimensions unit times durations values min max labels
-      labelNames { id name }
-    }
-  }
+  data: result(id: $id) { series(output: $output, start: $start, stop: $stop, maxPoints: $points) { ${SERIES_FIELDS} } }
+}`;
+
+export const TRACK_SERIES = `query PlayerTrackSeries($id: UUID!, $start: Float, $stop: Float, $points: Int!) {
+  data: analysisTrack(id: $id) { series(start: $start, stop: $stop, maxPoints: $points) { ${SERIES_FIELDS} } }
 }`;
 
 export const VISUAL = `query PlayerVisual($id: UUID!, $output: String, $start: Float, $stop: Float, $width: Int, $height: Int) {
-  result(id: $id) { visualUrl(output: $output, start: $start, stop: $stop, width: $width, height: $height) }
+  data: result(id: $id) { visualUrl(output: $output, start: $start, stop: $stop, width: $width, height: $height) }
+}`;
+
+export const TRACK_VISUAL = `query PlayerTrackVisual($id: UUID!, $start: Float, $stop: Float, $width: Int, $height: Int) {
+  data: analysisTrack(id: $id) { visualUrl(start: $start, stop: $stop, width: $width, height: $height) }
 }`;
 
 export const ITEM_UPDATES = `subscription PlayerItemUpdates($id: UUID!) {
@@ -85,5 +97,23 @@ export const TASK_UPDATES = `subscription PlayerTaskUpdates($id: UUID!) {
     task { status error itemsTotal itemsDone itemsFailed }
     job { progress }
     result { status preset { processor { pid } } }
+  }
+}`;
+
+export const ANALYSES = `query PlayerAnalyses { analyses(first: 100) { nodes { id title renderType } } }`;
+
+export const CREATE_TRACK = `mutation PlayerTrack($item: UUID!, $analysis: UUID!, $color: String) {
+  createAnalysisTrack(itemId: $item, input: {analysisId: $analysis, color: $color}) {
+    __typename
+    ... on AnalysisTrack { id }
+    ... on Error { message }
+  }
+}`;
+
+export const COMPUTE_TRACKS = `mutation PlayerCompute($item: UUID!) {
+  computeAnalysisTracks(itemId: $item) {
+    __typename
+    ... on Task { id status }
+    ... on Error { message }
   }
 }`;

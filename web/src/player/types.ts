@@ -32,6 +32,17 @@ export interface Item extends ItemSummary {
   ingestError: string | null;
   streamUrl: string | null;
   results: Result[];
+  analysisTracks: AnalysisTrack[];
+}
+
+/** An analysis of the catalogue shown on the item, in its colour ("" : the player's). */
+export interface AnalysisTrack {
+  id: string;
+  title: string;
+  color: string;
+  status: string;
+  analysis: { title: string; outputId: string | null; renderType: string } | null;
+  result: { outputs: Pick<Output, "id" | "timeMode" | "dimensions">[] | null } | null;
 }
 
 export interface Waveform {
