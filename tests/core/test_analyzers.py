@@ -109,6 +109,21 @@ def test_waveform_pyramid_is_consistent(folder):
     )
 
 
+def test_a_steady_tone_has_no_onsets_and_soft_notes_keep_theirs(folder):
+    """The flux of a held sine is noise that peak picking alone (it normalises) took for
+    onsets every 50 ms; soft legato notes (amplitude 0.05, 50 ms attacks) are still found."""
+    steady = _run(_write(folder, "held", samples.sine(440.0, 4.0, SR, 0.5)), "onsets")
+    assert steady["onsets"].data_object.time.size == 0
+    t = np.arange(SR // 2) / SR
+    notes = np.concatenate(
+        [0.05 * np.sin(2 * np.pi * (200 + 50 * i) * t) * np.minimum(1, t * 20) for i in range(8)]
+    )
+    found = _run(_write(folder, "legato", notes.astype(np.float32)), "onsets")
+    times = found["onsets"].data_object.time
+    np.testing.assert_allclose(times, np.arange(0.5, 4.0, 0.5)[: times.size], atol=0.06)
+    assert times.size == 7  # every note but the first, which starts the file
+
+
 def test_onsets_and_tempo_of_a_click_train(folder):
     path = _write(folder, "clicks", samples.clicks(120.0, 8.0, SR, offset=0.5))
     res = _run(path, "onsets", "tempo")

@@ -13,7 +13,14 @@ import librosa
 import numpy as np
 import scipy.signal
 
-from timeside_gql.core.analyzers.common import FFT, HOP_LENGTH, RATE, FrameCollector, integer
+from timeside_gql.core.analyzers.common import (
+    FFT,
+    HOP_LENGTH,
+    RATE,
+    FrameCollector,
+    integer,
+    number,
+)
 from timeside_gql.core.context import Context, MelPower, Need, OnsetStrength, Spectrum
 from timeside_gql.core.params import schema
 from timeside_gql.core.processor import Done, Output, OutputSpec, Processor
@@ -81,17 +88,18 @@ class OnsetDetectionFunction(Processor):
         )
 
 
+_ENVELOPE = {
+    "rate": RATE,
+    "n_fft": FFT,
+    "hop_length": HOP_LENGTH,
+    "n_mels": integer(128, 8, 512, "mel bands of the flux"),
+}
+
+
 class _Envelope(Processor):
     """Collects the shared onset-strength envelope."""
 
-    parameters_schema = schema(
-        {
-            "rate": RATE,
-            "n_fft": FFT,
-            "hop_length": HOP_LENGTH,
-            "n_mels": integer(128, 8, 512, "mel bands of the flux"),
-        }
-    )
+    parameters_schema = schema(_ENVELOPE)
 
     def __init__(self, params: dict[str, Any] | None = None) -> None:
         super().__init__(params)
@@ -118,10 +126,22 @@ class _Envelope(Processor):
 
 
 class Onsets(_Envelope):
+    """librosa's peak picking normalises the flux by its maximum, so on a steady tone, whose
+    flux is numerical noise (below 1.5 here), it found an onset every 50 ms; real onsets, even
+    soft legato notes, rise above 20. A floor on the strength keeps only those."""
+
     pid = "onsets"
     name = "Onsets"
-    version = "1.0"
+    version = "1.1"
     description = "Note onsets: peaks of the log-mel spectral flux (librosa.onset.onset_detect)."
+    parameters_schema = schema(
+        {
+            **_ENVELOPE,
+            "min_strength": number(
+                4.0, 0.0, 1000.0, "weakest flux (mean dB rise over the mel bands) an onset has"
+            ),
+        }
+    )
     outputs = (
         OutputSpec("onsets", "Onsets", "s", "label", "event"),
         OutputSpec("onsets.strength", "Onset strength", "", "value", "framewise"),
@@ -132,9 +152,9 @@ class Onsets(_Envelope):
         p = self.params
         times = np.zeros(0)
         if env.size and env.max() > 0:
-            times = librosa.onset.onset_detect(
-                onset_envelope=env, sr=p["rate"], hop_length=p["hop_length"], units="time"
-            )
+            peaks = librosa.onset.onset_detect(onset_envelope=env, units="frames")
+            peaks = peaks[env[peaks] >= p["min_strength"]]
+            times = librosa.frames_to_time(peaks, sr=p["rate"], hop_length=p["hop_length"])
         return Output(
             results=[
                 self.result(
