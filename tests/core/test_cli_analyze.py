@@ -55,7 +55,12 @@ def test_processors_listing(capsys):
 def test_warm_up_runs():
     from timeside_gql.core.experience import warm_up
 
-    warm_up((("level", {}), ("tempo", {})))
+    outcomes = warm_up((("level", {}), ("tempo", {})))
+    assert [(o.pid, o.ok, o.error) for o in outcomes] == [
+        ("level", True, None),
+        ("tempo", True, None),
+    ]
+    assert outcomes[1].results[0].data[0] > 0  # a tempo was found in the clicks
 
 
 def test_artifacts_are_written_next_to_results(tone, tmp_path):

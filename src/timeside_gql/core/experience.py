@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from timeside_gql.core.pipeline import PresetOutcome
 
 DEFAULT_EXPERIENCE: tuple[tuple[str, dict[str, Any]], ...] = (
     ("waveform_analyzer", {}),
@@ -18,9 +21,12 @@ DEFAULT_EXPERIENCE: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 
-def warm_up(presets: tuple[tuple[str, dict[str, Any]], ...] = DEFAULT_EXPERIENCE) -> None:
+def warm_up(
+    presets: tuple[tuple[str, dict[str, Any]], ...] = DEFAULT_EXPERIENCE,
+) -> list[PresetOutcome]:
     """Run ``presets`` once on 3 s of synthetic audio, so that the first real item does not
-    pay for numba compilation and lazy imports (call it when a worker process starts)."""
+    pay for numba compilation and lazy imports (call it when a worker process starts); the
+    outcomes tell whether each preset ran."""
     import tempfile
     from pathlib import Path
 
@@ -29,4 +35,4 @@ def warm_up(presets: tuple[tuple[str, dict[str, Any]], ...] = DEFAULT_EXPERIENCE
     with tempfile.TemporaryDirectory(prefix="timeside-warmup-") as folder:
         signal = samples.clicks(120.0, 3.0, 22050) + samples.sine(440.0, 3.0, 22050, 0.3)
         path = samples.write(Path(folder) / "warmup.wav", signal, 22050)
-        pipeline.run(path, presets)
+        return pipeline.run(path, presets)

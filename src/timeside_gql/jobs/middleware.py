@@ -87,7 +87,7 @@ class WarmUp(Middleware):
     inside the server it runs in the background so the server starts at once.
     """
 
-    def __init__(self, warm: Callable[[], None], *, background: bool = False) -> None:
+    def __init__(self, warm: Callable[[], object], *, background: bool = False) -> None:
         self.warm = warm
         self.background = background
         self.done = threading.Event()
