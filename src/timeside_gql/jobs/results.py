@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from timeside_gql.core import hdf5
-from timeside_gql.db.files import remove_after_commit
+from timeside_gql.db.hooks import remove_after_commit
 from timeside_gql.db.models import Result, ResultStatus
 from timeside_gql.db.types import utcnow
 from timeside_gql.jobs.lifecycle import lock

@@ -16,8 +16,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Protocol
 
-from timeside_gql.media.errors import TooLarge
 from timeside_gql.settings import Settings
+from timeside_gql.storage.errors import TooLarge
 
 CHUNK_SIZE = 1 << 20
 MIB = 1 << 20

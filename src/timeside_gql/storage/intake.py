@@ -19,17 +19,17 @@ from sqlmodel import Session, col, delete
 
 from timeside_gql.core.decode import AudioInfo, DecodeError, probe
 from timeside_gql.db import deletion
-from timeside_gql.db.files import remove_after_commit
+from timeside_gql.db.hooks import remove_after_commit
 from timeside_gql.db.models import IngestStatus, Item, Result
-from timeside_gql.media.errors import NotAudio
-from timeside_gql.media.storage import (
+from timeside_gql.settings import Settings
+from timeside_gql.storage.errors import NotAudio
+from timeside_gql.storage.files import (
     CHUNK_SIZE,
     Incoming,
     extension_for,
     place,
     relative_to_data,
 )
-from timeside_gql.settings import Settings
 
 #: Item fields a provider's metadata may fill (never over a value the user gave).
 METADATA_FIELDS = ("title", "artist", "album", "description", "picture_url", "external_uri")
