@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -97,6 +98,7 @@ class AudioAnalysis:
 
 
 Stored = AnalyzerResult | LazyResult
+T = TypeVar("T")
 
 
 def audio_analysis(
@@ -141,26 +143,29 @@ def _split(stored: Stored) -> tuple[AnalyzerResult, np.ndarray | None]:
 def _track(stored: Stored) -> Track:
     meta, data = _split(stored)
     values = np.asarray(meta.data if data is None else data[()], np.float64)
-    field = dict(zip(TRACK_FIELDS, values.tolist(), strict=True))
-    integers = {"key", "mode", "time_signature"}
-    return Track(**{k: int(v) if k in integers else float(v) for k, v in field.items()})
+    return _typed(Track, **dict(zip(TRACK_FIELDS, values.tolist(), strict=True)))
 
 
 def _sections(labelled: tuple, featured: tuple) -> tuple[Section, ...]:
     times, durations, labels, meta = labelled
     names = meta.data_object.label_metadata.label
     features = featured[2]
-    integers = {"key", "mode", "time_signature"}
-    sections = []
-    for t, d, label, row in zip(times, durations, labels, features, strict=True):
-        field = dict(zip(SECTION_FIELDS, np.asarray(row, np.float64).tolist(), strict=True))
-        values = {k: int(v) if k in integers else float(v) for k, v in field.items()}
-        sections.append(
-            Section(
-                start=float(t), duration=float(d), label=names.get(int(label), str(label)), **values
-            )
+    return tuple(
+        _typed(
+            Section,
+            start=float(t),
+            duration=float(d),
+            label=names.get(int(label), str(label)),
+            **dict(zip(SECTION_FIELDS, np.asarray(row, np.float64).tolist(), strict=True)),
         )
-    return tuple(sections)
+        for t, d, label, row in zip(times, durations, labels, features, strict=True)
+    )
+
+
+def _typed(cls: type[T], **values: Any) -> T:
+    """``cls(**values)`` with the fields annotated ``int`` (key, mode, ...) made ints."""
+    kinds = {f.name: f.type for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: int(v) if kinds[k] == "int" else v for k, v in values.items()})
 
 
 def _segments(times: np.ndarray, durations: np.ndarray, values: np.ndarray) -> tuple[Segment, ...]:

@@ -283,6 +283,16 @@ def _standardised(x: np.ndarray) -> np.ndarray:
     return (x - x.mean()) / std if std > 1e-12 else np.zeros_like(x)
 
 
+def tatums(envelope: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """Each interval between ``beats`` divided in :func:`subdivision` tatums (fractional
+    frames; the last beat starts none)."""
+    if beats.size < 2:
+        return np.zeros(0)
+    per_beat = subdivision(envelope, beats)
+    ibi = np.diff(beats).astype(np.float64)
+    return (beats[:-1, None] + ibi[:, None] * np.arange(per_beat)[None, :] / per_beat).ravel()
+
+
 def subdivision(envelope: np.ndarray, beats: np.ndarray) -> int:
     """Tatums per beat: 2 or 3, whichever in-between positions carry more onset strength."""
     if beats.size < 2:
@@ -375,6 +385,7 @@ class _Rhythm:
     beats: np.ndarray  # frames
     bars: np.ndarray  # frames
     bar_confidence: np.ndarray
+    tatums: np.ndarray  # fractional frames
     meters: list[tuple[int, float]]  # per section: (meter, confidence)
     tempi: list[tuple[float, float]]  # per section: (bpm, confidence)
 
@@ -469,7 +480,13 @@ class StructureAnalysis(FrameFeatures):
                 _strength(frames, rhythm.beats),
                 duration,
             ),
-            self._tatums(done, frames, rhythm.beats, duration),
+            self._events(
+                "audio_analysis.tatums",
+                done,
+                rhythm.tatums / frames.rate,
+                _strength(frames, rhythm.tatums),
+                duration,
+            ),
             self._segments(done, frames, duration),
         ]
         return Output(results=results)
@@ -482,7 +499,7 @@ class StructureAnalysis(FrameFeatures):
         step = max(round(_GRID_SECONDS * frames.rate), -(-frames.count // _MAX_GRID), 1)
         grid = np.arange(0, frames.count, step)
         stacked = np.vstack([_rows_standardised(frames.chroma), _rows_standardised(frames.timbre)])
-        features = librosa.util.sync(stacked, grid, aggregate=np.mean)
+        features = librosa.util.sync(stacked, grid.tolist(), aggregate=np.mean)
         min_length = max(round(self.params["min_section"] * frames.rate / step), 1)
         labels = laplacian_segments(
             features, max_sections=self.params["max_sections"], min_length=min_length
@@ -502,7 +519,7 @@ class StructureAnalysis(FrameFeatures):
         """Energy mean of the frames' loudness, in dB."""
         if b <= a:
             return FLOOR_DB
-        return float(to_db(np.mean(10 ** (frames.loudness[a:b] / 10))))
+        return float(to_db(float(np.mean(10 ** (frames.loudness[a:b] / 10)))))
 
     @staticmethod
     def _key(frames: Frames, a: int, b: int) -> tuple[int, float, int, float]:
@@ -518,8 +535,9 @@ class StructureAnalysis(FrameFeatures):
         sections = list(itertools.pairwise(edges))
         if not env.size or env.max() <= 0:
             empty = np.zeros(0, np.int64)
+            none = np.zeros(0)
             return _Rhythm(
-                empty, empty, np.zeros(0), [(4, 0.0)] * len(sections), [(0.0, 0.0)] * len(sections)
+                empty, empty, none, none, [(4, 0.0)] * len(sections), [(0.0, 0.0)] * len(sections)
             )
         start_bpm = self.params["start_bpm"]
         bpm = np.array(
@@ -536,9 +554,11 @@ class StructureAnalysis(FrameFeatures):
             bpm=per_frame,
         )
         beats = np.asarray(beats, np.int64)
-        bars, bar_confidence, meters, tempi = [], [], [], []
+        bars, bar_confidence, ticks, meters, tempi = [], [], [], [], []
         for (a, b), prior in zip(sections, bpm, strict=True):
-            own = beats[(beats >= a) & (beats < b)]
+            first, last = np.searchsorted(beats, [a, b])
+            own = beats[first:last]
+            ticks.append(tatums(frames.envelope, beats[first : last + 1]))  # to the next beat
             meter, phase, confidence = estimate_meter(accents(frames, own))
             tempo = (
                 60.0 * rate * (own.size - 1) / (own[-1] - own[0]) if own.size >= 4 else float(prior)
@@ -548,23 +568,13 @@ class StructureAnalysis(FrameFeatures):
             downbeats = own[phase::meter] if own.size >= 2 * meter else own[:0]
             bars.append(downbeats)
             bar_confidence.append(confidence * _strength(frames, downbeats))
-        return _Rhythm(beats, np.concatenate(bars), np.concatenate(bar_confidence), meters, tempi)
-
-    def _tatums(self, done: Done, frames: Frames, beats: np.ndarray, duration: float):
-        per_beat = subdivision(frames.envelope, beats)
-        if beats.size < 2:
-            ticks = np.zeros(0)
-        else:
-            ibi = np.diff(beats).astype(np.float64)
-            ticks = (
-                beats[:-1, None] + ibi[:, None] * np.arange(per_beat)[None, :] / per_beat
-            ).ravel()
-        return self._events(
-            "audio_analysis.tatums",
-            done,
-            ticks / frames.rate,
-            _strength(frames, ticks),
-            duration,
+        return _Rhythm(
+            beats,
+            np.concatenate(bars),
+            np.concatenate(bar_confidence),
+            np.concatenate(ticks),
+            meters,
+            tempi,
         )
 
     def _events(self, rid: str, done: Done, starts: np.ndarray, confidence: np.ndarray, end: float):
