@@ -27,7 +27,8 @@ and chroma:
   the next, with loudness at start and max, mean chroma (max 1) and mean MFCC 0-11.
 
 Loudness is the frame RMS in dBFS (Hann-window corrected, a full-scale sine reads -3 dB);
-timbre is the orthonormal DCT of the log-mel spectrum divided by sqrt(n_mels), so every
+timbre is the orthonormal DCT of the log-mel spectrum (each frame floored 80 dB under its
+loudest band) divided by sqrt(n_mels), so every
 coefficient reads in dB (timbre[0] is the mean mel level).
 """
 
@@ -97,6 +98,7 @@ TRACK_FIELDS = ("duration", "loudness", *SECTION_FIELDS[2:])
 _GRID_SECONDS = 0.25  # section analysis resolution
 _MAX_GRID = 1000  # coarser grid on long files: the Laplacian's eigenvectors cost O(n^3)
 _HANN_POWER = 0.375  # mean square of the Hann window
+_TOP_DB = 80.0  # dynamic range of the timbre's log-mel spectrum, per frame
 BASS_HZ = 200.0  # kick drums and bass notes, which mark downbeats
 
 
@@ -155,7 +157,10 @@ class FrameFeatures(Processor):
     def process(self, ctx: Context) -> None:
         magnitude = ctx.get(self.spectrum).data
         log_mel = ctx.get(LogMel(self.mel)).data
-        timbre = scipy.fft.dct(log_mel, type=2, norm="ortho", axis=0)[:N_MFCC]
+        # floored 80 dB under each frame's loudest band, so that the gain does not move
+        # the bands at the -100 dB floor relative to the others
+        floored = np.maximum(log_mel, log_mel.max(axis=0, keepdims=True) - _TOP_DB)
+        timbre = scipy.fft.dct(floored, type=2, norm="ortho", axis=0)[:N_MFCC]
         self.parts["envelope"].add(ctx.get(OnsetStrength(self.mel)).data)
         self.parts["bass"].add(self._bass_flux(log_mel[: self.bass_bands]))
         self.parts["chroma"].add(ctx.get(Chroma(self.spectrum)).data)
