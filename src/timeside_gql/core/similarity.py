@@ -79,3 +79,34 @@ def nearest(
     exact = np.sqrt(np.einsum("ij,ij->i", diff, diff))
     order = np.lexsort((candidates, exact))
     return candidates[order], exact[order]
+
+
+def tempo_of(vector: np.ndarray) -> float:
+    """The tempo (BPM) a descriptor was made with: its rhythm part starts with
+    log2(tempo / 120), divided like the part by the square root of its length.
+
+    >>> v = np.zeros(DIMENSIONS)
+    >>> v[PARTS["rhythm"].start] = np.log2(140 / 120) / np.sqrt(RHYTHM_DIMS)
+    >>> round(tempo_of(v), 6)
+    140.0
+    """
+    return float(120.0 * 2.0 ** (vector[PARTS["rhythm"].start] * np.sqrt(RHYTHM_DIMS)))
+
+
+def key_of(vector: np.ndarray) -> int:
+    """The key a descriptor was made with, as an index into ``analyzers.tonal.KEYS`` (0-11
+    major, 12-23 minor): the harmony part holds the mean chroma and the same chroma rotated to
+    start at the tonic, then the mode's sign.
+
+    >>> v = np.zeros(DIMENSIONS)
+    >>> h = PARTS["harmony"].start
+    >>> v[h : h + 12] = np.eye(12)[9] + 0.5 * np.eye(12)[4]  # A, E
+    >>> v[h + 24 : h + 36] = np.roll(v[h : h + 12], -9)
+    >>> v[h + 36] = -0.8  # minor
+    >>> key_of(v)  # A minor
+    21
+    """
+    harmony = np.asarray(vector[PARTS["harmony"]], np.float64)
+    mean, rotated, mode = harmony[:12], harmony[24:36], harmony[36]
+    errors = [np.abs(np.roll(mean, -shift) - rotated).sum() for shift in range(12)]
+    return int(np.argmin(errors)) + (12 if mode < 0 else 0)
