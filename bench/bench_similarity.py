@@ -143,7 +143,7 @@ def main() -> None:
         matrix = realistic(real, rng, args.items)
         print(
             f"{args.items} vectors x {matrix.shape[1]} float32: "
-            f"{matrix.nbytes / 1e6:.1f} MB, built in {time.perf_counter() - started:.2f} s"
+            f"{matrix.nbytes / 1e6:.1f} MB, generated in {time.perf_counter() - started:.2f} s"
         )
         queries = realistic(real, rng, args.queries)
         started = time.perf_counter()
