@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+from functools import partial
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import soundfile as sf
 
 from timeside_gql.core import pieces, pipeline, similarity
 from timeside_gql.core.pieces import Part
-from timeside_gql.core.similarity import BY, DIMENSIONS, PARTS, distance, nearest
+from timeside_gql.core.similarity import BY, DIMENSIONS, PARTS, Index, distance, nearest
 
 SR = 22050
 # four families that differ in timbre, harmony and rhythm
@@ -96,12 +97,14 @@ def test_distance_is_euclidean_over_the_part():
         distance(a, b, by="tempo")
 
 
+@pytest.mark.parametrize("indexed", [False, True], ids=["nearest", "Index"])
 @pytest.mark.parametrize("by", BY)
-def test_nearest_equals_brute_force(by):
+def test_nearest_equals_brute_force(by, indexed):
     rng = np.random.default_rng(1)
     matrix = rng.standard_normal((5000, DIMENSIONS)).astype(np.float32)
     query = rng.standard_normal(DIMENSIONS).astype(np.float32)
-    found, distances = nearest(matrix, query, k=10, by=by)
+    search = Index(matrix).nearest if indexed else partial(nearest, matrix)
+    found, distances = search(query, k=10, by=by)
     cols = similarity.columns(by)
     brute = np.linalg.norm(matrix[:, cols].astype(np.float64) - query[cols], axis=1)
     np.testing.assert_array_equal(found, np.argsort(brute, kind="stable")[:10])
@@ -115,6 +118,9 @@ def test_nearest_edge_cases():
     np.testing.assert_array_equal(distances, [0.0, 0.0, 0.0])
     assert nearest(matrix, np.zeros(DIMENSIONS), k=0)[0].size == 0
     assert nearest(matrix[:0], np.zeros(DIMENSIONS), k=3)[0].size == 0
+    assert len(Index(matrix)) == 3
+    with pytest.raises(ValueError, match="by must be one of"):
+        Index(matrix).nearest(np.zeros(DIMENSIONS), k=1, by="tempo")
 
 
 def test_similarity_doctests():

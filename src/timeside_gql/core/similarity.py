@@ -56,11 +56,8 @@ def nearest(
     matrix: np.ndarray, query: np.ndarray, *, k: int, by: By | str = "all"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest rows of ``matrix`` (n, DIMENSIONS) to ``query``: (indices, distances),
-    closest first (ties: lower index first).
-
-    One matrix-vector product: ``|m - q|^2 = |m|^2 - 2 m.q + |q|^2``, then a partial sort;
-    the k winners' distances are recomputed exactly, since the expansion loses precision
-    for near-duplicates.
+    closest first (ties: lower index first). For repeated queries over the same matrix,
+    :class:`Index` saves the rows' norms.
 
     >>> m = np.zeros((4, DIMENSIONS), np.float32)
     >>> m[:, 0] = [3.0, 1.0, 2.0, 0.5]
@@ -69,11 +66,44 @@ def nearest(
     """
     part = columns(by)
     rows = matrix[:, part]
-    q = np.asarray(query, rows.dtype)[part]
+    return _search(rows, np.einsum("ij,ij->i", rows, rows), np.asarray(query)[part], k)
+
+
+class Index:
+    """Descriptors prepared for repeated exact searches: each part's columns contiguous and
+    their rows' squared norms computed once, so a query costs one matrix-vector product.
+
+    >>> m = np.eye(3, DIMENSIONS, dtype=np.float32)
+    >>> Index(m).nearest(m[2], k=1)
+    (array([2]), array([0.]))
+    """
+
+    def __init__(self, matrix: np.ndarray) -> None:
+        matrix = np.asarray(matrix, np.float32)
+        self.rows = {by: np.ascontiguousarray(matrix[:, columns(by)]) for by in BY}
+        self.norms = {by: np.einsum("ij,ij->i", rows, rows) for by, rows in self.rows.items()}
+
+    def __len__(self) -> int:
+        return int(self.rows["all"].shape[0])
+
+    def nearest(
+        self, query: np.ndarray, *, k: int, by: By | str = "all"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """As :func:`nearest` over the indexed matrix."""
+        part = columns(by)
+        return _search(self.rows[by], self.norms[by], np.asarray(query)[part], k)
+
+
+def _search(
+    rows: np.ndarray, norms: np.ndarray, query: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``|r - q|^2 = |r|^2 - 2 r.q + |q|^2``, a partial sort, then the k winners' distances
+    recomputed exactly (the expansion loses precision between near-duplicates)."""
     k = min(k, rows.shape[0])
     if k <= 0:
         return np.zeros(0, np.int64), np.zeros(0)
-    squared = np.einsum("ij,ij->i", rows, rows) - 2 * (rows @ q)
+    q = np.asarray(query, rows.dtype)
+    squared = norms - 2 * (rows @ q)
     candidates = np.argpartition(squared, k - 1)[:k] if k < rows.shape[0] else np.arange(k)
     diff = rows[candidates].astype(np.float64) - q.astype(np.float64)
     exact = np.sqrt(np.einsum("ij,ij->i", diff, diff))
