@@ -176,7 +176,7 @@ def test_audio_analysis_finds_the_sections_tempo_and_meter(corpus):
     assert len({s["label"] for s in sections}) >= 2
     assert min(abs(s["start"] - boundary) for s in sections) <= 2.0
     beats = [b["start"] for b in analysis["beats"]]
-    assert len(beats) == pytest.approx(64, abs=3)
+    assert len(beats) == pytest.approx(64, abs=2)
     assert all(len(s["pitches"]) == 12 and len(s["timbre"]) == 12 for s in analysis["segments"])
 
     window = graphql(

@@ -87,23 +87,40 @@ class Index:
         return int(self.rows["all"].shape[0])
 
     def nearest(
-        self, query: np.ndarray, *, k: int, by: By | str = "all"
+        self,
+        query: np.ndarray,
+        *,
+        k: int,
+        by: By | str = "all",
+        among: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """As :func:`nearest` over the indexed matrix."""
+        """As :func:`nearest` over the indexed matrix; ``among``, a boolean mask of rows, keeps
+        the others out (what a viewer may not see, what a filter refuses).
+
+        >>> Index(np.eye(3, DIMENSIONS, dtype=np.float32)).nearest(
+        ...     np.zeros(DIMENSIONS), k=3, among=np.array([True, False, True]))[0]
+        array([0, 2])
+        """
         part = columns(by)
-        return _search(self.rows[by], self.norms[by], np.asarray(query)[part], k)
+        return _search(self.rows[by], self.norms[by], np.asarray(query)[part], k, among)
 
 
 def _search(
-    rows: np.ndarray, norms: np.ndarray, query: np.ndarray, k: int
+    rows: np.ndarray,
+    norms: np.ndarray,
+    query: np.ndarray,
+    k: int,
+    among: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``|r - q|^2 = |r|^2 - 2 r.q + |q|^2``, a partial sort, then the k winners' distances
     recomputed exactly (the expansion loses precision between near-duplicates)."""
-    k = min(k, rows.shape[0])
+    k = min(k, rows.shape[0] if among is None else int(np.count_nonzero(among)))
     if k <= 0:
         return np.zeros(0, np.int64), np.zeros(0)
     q = np.asarray(query, rows.dtype)
     squared = norms - 2 * (rows @ q)
+    if among is not None:
+        squared[~among] = np.inf
     candidates = np.argpartition(squared, k - 1)[:k] if k < rows.shape[0] else np.arange(k)
     diff = rows[candidates].astype(np.float64) - q.astype(np.float64)
     exact = np.sqrt(np.einsum("ij,ij->i", diff, diff))

@@ -1,10 +1,11 @@
 """Items like an item: exact nearest neighbours of its descriptor among what the viewer sees.
 
-Every descriptor of the instance is held in memory as one matrix per process, with each row's
-author, visibility, tempo and key, reloaded only when ``item_descriptors`` or ``items``
-change (one cheap statement per query tells). A query is then one matrix-vector product over
-the rows that pass the mask: no statement grows with the corpus, and the mask applies the rule
-of ``db.visibility`` (public, the viewer's own, everything for administrators).
+Every descriptor of the instance is held in memory as one ``core.similarity.Index`` per
+process, with each row's author, visibility, tempo and key, reloaded only when
+``item_descriptors`` or ``items`` change (one cheap statement per query tells). A query is
+then one matrix-vector product with the rows out of the mask set aside: no statement grows
+with the corpus, and the mask applies the rule of ``db.visibility`` (public, the viewer's
+own, everything for administrators).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from timeside_gql.core.similarity import nearest
+from timeside_gql.core.similarity import Index
 from timeside_gql.db import models as m
 from timeside_gql.db.selections import all_item_ids
 from timeside_gql.db.visibility import Viewer
@@ -46,7 +47,7 @@ class _Snapshot:
     public: np.ndarray  # bool
     tempo: np.ndarray
     key: np.ndarray
-    matrix: np.ndarray  # float32 (rows, DIMENSIONS)
+    index: Index
     author_codes: dict[uuid.UUID, int] = field(default_factory=dict)
     positions: dict[uuid.UUID, int] = field(default_factory=dict)
 
@@ -74,10 +75,9 @@ def similar(
         return None
     among = _visible(snapshot, viewer) & _matching(session, viewer, snapshot, filters)
     among[position] = False
-    rows = np.flatnonzero(among)
-    query = snapshot.matrix[position]
-    found, distances = nearest(snapshot.matrix[rows], query, k=offset + first, by=by)
-    pairs = zip(rows[found[offset:]], distances[offset:], strict=True)
+    query = snapshot.index.rows["all"][position]
+    found, distances = snapshot.index.nearest(query, k=offset + first, by=by, among=among)
+    pairs = zip(found[offset:], distances[offset:], strict=True)
     return [(snapshot.ids[row], float(distance)) for row, distance in pairs]
 
 
@@ -129,7 +129,7 @@ def _load(session: Session, stamp: tuple[Any, ...]) -> _Snapshot:
         public=np.array([bool(r[5]) for r in rows], bool),
         tempo=np.array([r[2] for r in rows], np.float64),
         key=np.array([r[3] for r in rows], np.int64),
-        matrix=matrix,
+        index=Index(matrix),
         author_codes=codes,
         positions={item_id: n for n, item_id in enumerate(ids)},
     )

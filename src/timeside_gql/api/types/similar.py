@@ -88,7 +88,9 @@ async def item_similar(
         if item is not None
     ]
     end = edges[-1].cursor if edges else None
-    return SimilarConnection(edges=edges, page_info=PageInfo(has_next_page=len(found) > limit, end_cursor=end))
+    return SimilarConnection(
+        edges=edges, page_info=PageInfo(has_next_page=len(found) > limit, end_cursor=end)
+    )
 
 
 def _filters(given: SimilarFilter | None) -> similarity.Filters:

@@ -557,6 +557,7 @@ class StructureAnalysis(FrameFeatures):
             sr=self.params["rate"],
             hop_length=self.params["hop_length"],
             bpm=per_frame,
+            trim=False,  # its one threshold for the whole track dropped the beats of a section
         )
         beats = np.asarray(beats, np.int64)
         bars, bar_confidence, ticks, meters, tempi = [], [], [], [], []
