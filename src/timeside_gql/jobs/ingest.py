@@ -166,7 +166,10 @@ def _download(engine: Engine, settings: Settings, item_id: uuid.UUID) -> str:
         dir=settings.media_dir, prefix=f".download-{owner_tag()}-"
     ) as folder:
         stored = intake.adopt(settings, provider.download(ref, Path(folder), fetcher))
-    with intake.removed_on_failure(settings, stored), session_scope(engine) as session:
+    with (
+        intake.removed_on_failure(settings, stored, partial(Session, engine)),
+        session_scope(engine) as session,
+    ):
         item = _current(session, item_id, None)
         intake.apply_source(session, item, stored, data_dir=settings.data_dir)
         item.ingest_status = IngestStatus.RUNNING
