@@ -15,7 +15,7 @@ import pytest
 import redis
 from sqlalchemy.engine import Engine
 
-from tests.jobs.conftest import data_dir, settings  # noqa: F401 - shared fixtures
+from tests.jobs.conftest import data_dir, runtime, settings  # noqa: F401 - shared fixtures
 from tests.jobs.live import free_port
 from tests.services import unavailable
 from timeside_gql.jobs.broker import build_broker, set_broker
