@@ -46,6 +46,7 @@ from timeside_gql.jobs.results import (
     store_outcome,
 )
 from timeside_gql.settings import Settings
+from timeside_gql.storage.files import data_file
 from timeside_gql.storage.janitor import owner_tag
 
 #: Seconds between reads of the task's status: a cancelled job stops within this plus a block.
@@ -222,7 +223,7 @@ def _compute(
         prefix = f".work-{owner_tag()}-"
         with tempfile.TemporaryDirectory(dir=work_root, prefix=prefix) as workdir:
             outcomes = pipeline.run(
-                data_dir / plan.source,
+                data_file(data_dir, str(plan.source), folder="media"),
                 [(run.pid, run.parameters) for run, _ in claimed.to_compute],
                 progress=hooks.progress,
                 cancelled=hooks.cancelled,
