@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     worker_heartbeat_timeout: float = Field(
         60, description="Seconds of silence after which a worker counts as dead (Redis broker)."
     )
+    outbox_interval_s: float = Field(
+        2, gt=0, description="Seconds between passes sending messages the broker missed."
+    )
+    janitor_interval_s: float = Field(
+        300, gt=0, description="Seconds between sweeps of files and rows a dead process left."
+    )
     embedded_worker_threads: int = Field(
         1, description="Threads of the in-process worker that runs jobs when Redis is unset."
     )
@@ -108,6 +114,22 @@ class Settings(BaseSettings):
         """The secret key, or the random one every process sharing the data dir agrees on,
         made on first use (a command that signs nothing leaves no file)."""
         return self.secret_key or _stored_secret(self.data_dir.resolve() / "secret_key")
+
+    @property
+    def job_stale_s(self) -> float:
+        """Seconds without a heartbeat after which a running job's process counts as dead."""
+        return self.worker_heartbeat_timeout / 2
+
+    @property
+    def heartbeat_interval_s(self) -> float:
+        """Seconds between heartbeats of running jobs, and between reconciler passes."""
+        return self.worker_heartbeat_timeout / 6
+
+    @property
+    def stale_file_s(self) -> float:
+        """Age past which a temporary file of any process is left over: no job outlives its
+        time limit."""
+        return self.job_time_limit + self.worker_heartbeat_timeout
 
     @property
     def db_url(self) -> str:

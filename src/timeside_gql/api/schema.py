@@ -18,6 +18,7 @@ from strawberry.types import ExecutionContext
 from timeside_gql.api.corpus import CorpusQueries
 from timeside_gql.api.errors import ERROR_TYPES, ClientError
 from timeside_gql.api.mutations import Mutation
+from timeside_gql.api.outages import OutageErrors
 from timeside_gql.api.queries import Query as BaseQuery
 from timeside_gql.api.scope import DatabaseExtension
 from timeside_gql.api.subscriptions import Subscription
@@ -65,6 +66,7 @@ def build_schema(settings: Settings) -> Schema:
     ]
     if not settings.debug:
         extensions.append(lambda: MaskErrors(should_mask_error=is_internal))
+    extensions.append(OutageErrors)  # after MaskErrors: see api/outages.py
     return _schema(extensions)
 
 

@@ -16,7 +16,7 @@ from strawberry.utils.str_converters import to_camel_case
 from timeside_gql.db import models as m
 from timeside_gql.db.hooks import after_commit
 from timeside_gql.db.visibility import Viewer
-from timeside_gql.jobs.actors import ingest_item
+from timeside_gql.jobs import outbox
 from timeside_gql.jobs.ingest import has_remote_source
 from timeside_gql.jobs.notify import item_event, publish
 from timeside_gql.services.errors import InvalidInput
@@ -84,15 +84,16 @@ def may_create(session: Session, viewer: Viewer) -> None:
 
 
 def request_ingest(session: Session, item: m.Item, *, send: bool = True) -> None:
-    """Mark the item's ingest pending; the message goes once the transaction commits.
+    """Mark the item's ingest pending; its message is recorded in the same transaction
+    (``jobs.outbox``) and sent once it commits.
 
     ``send=False`` leaves the sending to the caller (the CLI runs ingests inline when embedded).
     """
     item.ingest_status, item.ingest_error = m.IngestStatus.PENDING, None
     session.add(item)
-    item_id, event = item.id, item_event(item.id, m.IngestStatus.PENDING)
+    event = item_event(item.id, m.IngestStatus.PENDING)
     if send:
-        after_commit(session, lambda: ingest_item.send(str(item_id)))
+        outbox.record(session, outbox.INGEST_ITEM, item.id)
     after_commit(session, lambda: publish(event))
 
 
