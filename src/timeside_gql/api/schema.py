@@ -12,11 +12,13 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from timeside_gql.api.corpus import CorpusQueries
 from timeside_gql.api.errors import ERROR_TYPES, ClientError
+from timeside_gql.api.limits import FINITE_JSON, InputLimits
 from timeside_gql.api.mutations import Mutation
 from timeside_gql.api.queries import Query as BaseQuery
 from timeside_gql.api.scope import DatabaseExtension
@@ -47,7 +49,7 @@ def _schema(extensions: list[Any]) -> Schema:
         subscription=Subscription,
         types=ERROR_TYPES,
         extensions=extensions,
-        config=StrawberryConfig(scalar_map={Numbers: NUMBERS_SCALAR}),
+        config=StrawberryConfig(scalar_map={Numbers: NUMBERS_SCALAR, JSON: FINITE_JSON}),
     )
 
 
@@ -59,6 +61,7 @@ def is_internal(error: GraphQLError) -> bool:
 
 def build_schema(settings: Settings) -> Schema:
     extensions: list[Any] = [
+        lambda: InputLimits(settings=settings),  # api/limits.py: first, before any rule
         DatabaseExtension,
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),

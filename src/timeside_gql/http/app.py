@@ -23,6 +23,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
+from timeside_gql.api import limits
 from timeside_gql.api.context import Context
 from timeside_gql.api.schema import build_schema
 from timeside_gql.db.engine import create_engine, session_scope
@@ -65,6 +66,19 @@ class GraphQLApp(GraphQL[Context, None]):
         except HTTPException as refusal:
             response = refusal_response(refusal)
         await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Every JSON of /graphql (body, multipart fields, WebSocket messages): api/limits.py."""
+        return limits.loads(data, max_nesting=self.settings.max_nesting)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Strawberry's, saying why a body is refused (it says "Unable to parse")."""
+        try:
+            return self.decode_json(data)
+        except limits.JSONRefused as refusal:
+            raise HTTPException(400, str(refusal)) from refusal
+        except ValueError as error:
+            raise HTTPException(400, "Unable to parse request body as JSON") from error
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our self-hosted GraphiQL: Strawberry's loads its scripts from a CDN."""
