@@ -70,7 +70,10 @@ class Settings(BaseSettings):
         description="Most series points and waveform pixels one operation may ask for in all.",
     )
     token_ttl_days: int | None = Field(
-        None, description="Lifetime of tokens issued by `login`; unset never expires."
+        None,
+        gt=0,
+        le=36_500,
+        description="Lifetime of tokens issued by `login`, in days; unset never expires.",
     )
     job_time_limit: float = Field(
         600, description="Seconds a job may run before it is interrupted and marked failed."
