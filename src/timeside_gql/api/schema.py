@@ -12,7 +12,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
@@ -20,8 +20,9 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from timeside_gql.api.corpus import CorpusQueries
-from timeside_gql.api.errors import ERROR_TYPES, ClientError
+from timeside_gql.api.errors import ERROR_TYPES
 from timeside_gql.api.limits import FINITE_JSON, InputLimits
+from timeside_gql.api.masking import ErrorCodes, is_internal, log_incident
 from timeside_gql.api.mutations import Mutation
 from timeside_gql.api.queries import Query as BaseQuery
 from timeside_gql.api.scope import DatabaseExtension
@@ -36,7 +37,7 @@ class Query(BaseQuery, CorpusQueries):
 
 
 class Schema(strawberry.Schema):
-    """Logs only the errors worth a look: not those the client caused."""
+    """Logs only the errors worth a look, each with an incident id (api/masking.py)."""
 
     async def execute(
         self,
@@ -65,8 +66,9 @@ class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        internal = [error for error in errors if is_internal(error)]
-        super().process_errors(internal, execution_context)
+        for error in errors:
+            if is_internal(error):
+                log_incident(error)
 
 
 def _schema(extensions: list[Any]) -> Schema:
@@ -80,12 +82,6 @@ def _schema(extensions: list[Any]) -> Schema:
     )
 
 
-def is_internal(error: GraphQLError) -> bool:
-    """Mask everything but request errors (syntax, validation) and our ClientErrors."""
-    original = error.original_error
-    return original is not None and not isinstance(original, ClientError | GraphQLError)
-
-
 def build_schema(settings: Settings) -> Schema:
     extensions: list[Any] = [
         lambda: InputLimits(settings=settings),  # api/limits.py: first, before any rule
@@ -93,8 +89,7 @@ def build_schema(settings: Settings) -> Schema:
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
     ]
-    if not settings.debug:
-        extensions.append(lambda: MaskErrors(should_mask_error=is_internal))
+    extensions.append(lambda: ErrorCodes(mask=not settings.debug))  # api/masking.py
     return _schema(extensions)
 
 
