@@ -75,6 +75,15 @@ class Settings(BaseSettings):
         le=36_500,
         description="Lifetime of tokens issued by `login`, in days; unset never expires.",
     )
+    login_attempts_per_account: int = Field(
+        10, gt=0, description="Failed logins of one username per window before RateLimited."
+    )
+    login_attempts_per_address: int = Field(
+        50, gt=0, description="Failed logins from one client address per window."
+    )
+    login_window_s: int = Field(
+        300, gt=0, description="Seconds a window of failed logins lasts (RateLimited until then)."
+    )
     job_time_limit: float = Field(
         600, description="Seconds a job may run before it is interrupted and marked failed."
     )

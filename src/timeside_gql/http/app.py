@@ -34,6 +34,7 @@ from timeside_gql.http.media import routes as media_routes
 from timeside_gql.http.uploads import multipart_limit, multipart_refusal, too_large
 from timeside_gql.http.uploads import routes as upload_routes
 from timeside_gql.jobs.runtime import job_runtime
+from timeside_gql.services import throttle
 from timeside_gql.settings import Settings, get_settings
 from timeside_gql.storage.providers import all_providers
 from timeside_gql.web import routes as web
@@ -55,6 +56,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.settings = settings
         self.sessions = sessions
+        self.logins = throttle.counter(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's HTTP handling, with refusals in a GraphQL body (it answers plain text)."""
@@ -88,7 +90,11 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
         context = Context(
-            request=request, response=response, settings=self.settings, sessions=self.sessions
+            request=request,
+            response=response,
+            settings=self.settings,
+            sessions=self.sessions,
+            logins=self.logins,
         )
         if isinstance(request, Request):
             if refusal := multipart_refusal(request, self.settings):
