@@ -30,6 +30,7 @@ from timeside_gql.db.engine import create_engine, session_scope
 from timeside_gql.db.providers import sync_providers
 from timeside_gql.http.auth import Unauthenticated, authenticate
 from timeside_gql.http.exports import routes as export_routes
+from timeside_gql.http.health import routes as health_routes
 from timeside_gql.http.media import routes as media_routes
 from timeside_gql.http.uploads import multipart_limit, multipart_refusal, too_large
 from timeside_gql.http.uploads import routes as upload_routes
@@ -208,5 +209,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.router.routes.extend(web.routes)
     app.router.routes.extend(upload_routes)  # http/uploads.py: streaming uploads
     app.router.routes.extend(export_routes)  # http/exports.py: annotation/result files
+    app.router.routes.extend(health_routes)  # http/health.py: /healthz
     app.state.settings, app.state.sessions = settings, sessions  # for http.auth.app_services
     return app
