@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     max_page_size: int = Field(100, description="Largest `first` of a connection.")
     max_query_depth: int = Field(12, description="Deepest nesting a query may have.")
     max_aliases: int = Field(30, description="Most aliases one query may use.")
+    max_nesting: int = Field(
+        64,
+        gt=0,
+        description="Deepest nesting of a JSON body or WebSocket message, and of a GraphQL "
+        "document's brackets and fragment spreads.",
+    )
+    max_string_length: int = Field(
+        65536, gt=0, description="Longest string argument (a description, a text), in characters."
+    )
+    max_list_length: int = Field(10000, gt=0, description="Most entries of a list argument.")
+    max_tags: int = Field(100, gt=0, description="Most tag names in a filter or on one object.")
+    max_search_length: int = Field(256, gt=0, description="Longest search string.")
     max_series_points: int = Field(
         10000, gt=0, description="Largest `maxPoints` of a series and `pixels` of a waveform."
     )
@@ -58,7 +70,19 @@ class Settings(BaseSettings):
         description="Most series points and waveform pixels one operation may ask for in all.",
     )
     token_ttl_days: int | None = Field(
-        None, description="Lifetime of tokens issued by `login`; unset never expires."
+        None,
+        gt=0,
+        le=36_500,
+        description="Lifetime of tokens issued by `login`, in days; unset never expires.",
+    )
+    login_attempts_per_account: int = Field(
+        10, gt=0, description="Failed logins of one username per window before RateLimited."
+    )
+    login_attempts_per_address: int = Field(
+        50, gt=0, description="Failed logins from one client address per window."
+    )
+    login_window_s: int = Field(
+        300, gt=0, description="Seconds a window of failed logins lasts (RateLimited until then)."
     )
     job_time_limit: float = Field(
         600, description="Seconds a job may run before it is interrupted and marked failed."

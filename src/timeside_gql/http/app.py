@@ -23,6 +23,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
+from timeside_gql.api import limits
 from timeside_gql.api.context import Context
 from timeside_gql.api.schema import build_schema
 from timeside_gql.db.engine import create_engine, session_scope
@@ -35,7 +36,7 @@ from timeside_gql.http.media import routes as media_routes
 from timeside_gql.http.uploads import multipart_limit, multipart_refusal, too_large
 from timeside_gql.http.uploads import routes as upload_routes
 from timeside_gql.jobs.runtime import job_runtime
-from timeside_gql.services import outages
+from timeside_gql.services import outages, throttle
 from timeside_gql.settings import Settings, get_settings
 from timeside_gql.storage.providers import all_providers
 from timeside_gql.web import routes as web
@@ -57,6 +58,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.settings = settings
         self.sessions = sessions
+        self.logins = throttle.counter(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's HTTP handling, with refusals in a GraphQL body (it answers plain text)."""
@@ -69,6 +71,19 @@ class GraphQLApp(GraphQL[Context, None]):
             response = refusal_response(refusal)
         await response(scope, receive, send)
 
+    def decode_json(self, data: str | bytes) -> object:
+        """Every JSON of /graphql (body, multipart fields, WebSocket messages): api/limits.py."""
+        return limits.loads(data, max_nesting=self.settings.max_nesting)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Strawberry's, saying why a body is refused (it says "Unable to parse")."""
+        try:
+            return self.decode_json(data)
+        except limits.JSONRefused as refusal:
+            raise HTTPException(400, str(refusal)) from refusal
+        except ValueError as error:
+            raise HTTPException(400, "Unable to parse request body as JSON") from error
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our self-hosted GraphiQL: Strawberry's loads its scripts from a CDN."""
         return web.playground()
@@ -77,7 +92,11 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
         context = Context(
-            request=request, response=response, settings=self.settings, sessions=self.sessions
+            request=request,
+            response=response,
+            settings=self.settings,
+            sessions=self.sessions,
+            logins=self.logins,
         )
         if isinstance(request, Request):
             if refusal := multipart_refusal(request, self.settings):

@@ -13,6 +13,7 @@ from uuid import UUID
 from sqlmodel import Session, col, delete, select
 from strawberry.utils.str_converters import to_camel_case
 
+from timeside_gql.db import deletion
 from timeside_gql.db import models as m
 from timeside_gql.db.hooks import after_commit
 from timeside_gql.db.visibility import Viewer
@@ -135,14 +136,31 @@ def check_url(value: str, *, field: str) -> str:
 def set_tags(
     session: Session, link: type[Any], column: str, owner_id: UUID, names: list[str]
 ) -> None:
-    """Replace the tags of ``owner_id`` in ``link`` by ``names``, creating unknown tags."""
-    wanted = list(dict.fromkeys(name.strip() for name in names if name.strip()))
+    """Replace the tags of ``owner_id`` in ``link`` by ``names``, creating unknown tags and
+    dropping those that nothing carries any more."""
+    wanted = list(dict.fromkeys(tag_name(name) for name in names))
     existing = {t.name: t for t in session.exec(select(m.Tag).where(col(m.Tag.name).in_(wanted)))}
     for name in wanted:
         if name not in existing:
             existing[name] = m.Tag(name=name)
             session.add(existing[name])
     session.flush()
-    session.exec(delete(link).where(getattr(link, column) == owner_id))
+    owned = getattr(link, column) == owner_id
+    previous = set(session.exec(select(link.tag_id).where(owned)))
+    session.exec(delete(link).where(owned))
     session.add_all(link(**{column: owner_id, "tag_id": existing[name].id}) for name in wanted)
     session.flush()
+    deletion.drop_unused_tags(session, previous - {tag.id for tag in existing.values()})
+
+
+def tag_name(name: str, *, field: str = "tags") -> str:
+    """A tag name stripped; InvalidInput on ``field`` when empty or longer than its column."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a tag name cannot be empty", field=field)
+    if len(name) > TAG_NAME_LENGTH:
+        raise InvalidInput(f"a tag name is at most {TAG_NAME_LENGTH} characters", field=field)
+    return name
+
+
+TAG_NAME_LENGTH: int = m.Tag.__table__.columns["name"].type.length  # type: ignore[attr-defined]

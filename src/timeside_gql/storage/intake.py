@@ -87,7 +87,8 @@ def _probe_audio(path: Path, name: str, *, sha1: str | None = None) -> AudioInfo
     try:
         return probe(path, sha1=sha1)
     except DecodeError as exc:
-        reason = str(exc).replace(f"{path.name}: ", "")
+        # The client named its file; the server's path of it is not theirs to see.
+        reason = str(exc).replace(f"{path}: ", "").replace(f"{path.name}: ", "")
         raise NotAudio(f"{name or 'the file'}: not an audio file ({reason})") from None
 
 
