@@ -114,3 +114,40 @@ def music(seconds: float, *, seed: int = 0, sr: int = SR) -> np.ndarray:
     depth = rng.uniform(-12, 0)  # dB
     swell = 10 ** (depth * (0.5 + 0.5 * np.sin(np.linspace(0, 3 * np.pi, y.size))) / 20)
     return (y * swell / max(1.0, np.abs(y).max() / 0.9)).astype(np.float32)
+
+
+MAJOR_TRIAD, MINOR_TRIAD = (0, 4, 7), (0, 3, 7)
+# (root in semitones above the tonic, triad) of each chord
+PROGRESSIONS = {
+    "major cadence": ((0, MAJOR_TRIAD), (5, MAJOR_TRIAD), (7, MAJOR_TRIAD), (0, MAJOR_TRIAD)),
+    "minor cadence": ((0, MINOR_TRIAD), (5, MINOR_TRIAD), (7, MAJOR_TRIAD), (0, MINOR_TRIAD)),
+    "major I-vi-ii-V-I": (
+        (0, MAJOR_TRIAD),
+        (9, MINOR_TRIAD),
+        (2, MINOR_TRIAD),
+        (7, MAJOR_TRIAD),
+        (0, MAJOR_TRIAD),
+    ),
+    "minor i-VI-iv-V-i": (
+        (0, MINOR_TRIAD),
+        (8, MAJOR_TRIAD),
+        (5, MINOR_TRIAD),
+        (7, MAJOR_TRIAD),
+        (0, MINOR_TRIAD),
+    ),
+}
+
+
+def progression(tonic: int, chords, *, seconds: float = 0.6, sr: int = SR) -> np.ndarray:
+    """Chords as harmonic tones: the root in the bass (octave 2) and the triad above it
+    (octave 3 to 4); ``tonic`` is a pitch class (0 = C)."""
+    parts = []
+    for root, triad in chords:
+        bass = 36 + (tonic + root) % 12
+        notes = [bass] + [bass + 12 + step for step in triad]
+        chord = sum(tone(440 * 2 ** ((m - 69) / 12), seconds, sr=sr) for m in notes)
+        fade = np.minimum(
+            1, np.minimum(np.arange(chord.size), chord.size - np.arange(chord.size)) / (0.02 * sr)
+        )
+        parts.append(0.2 * chord * fade)
+    return np.concatenate(parts).astype(np.float32)
