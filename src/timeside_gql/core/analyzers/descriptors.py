@@ -61,7 +61,7 @@ def harmony_part(frames: Frames) -> np.ndarray:
     if not chroma.shape[1]:
         return np.zeros(HARMONY_DIMS)
     mean = chroma.mean(axis=1)
-    index, strength = estimate_key(mean)
+    index, strength, _ = estimate_key(mean)
     mode = 1.0 if index < 12 else -1.0
     profile = np.roll(mean, -(index % 12))
     return np.concatenate([mean, chroma.std(axis=1), profile, [mode * max(strength, 0.0)]])
@@ -71,7 +71,9 @@ def rhythm_part(frames: Frames) -> np.ndarray:
     env, rate = frames.envelope, frames.rate
     if not env.size or env.max() <= 0:
         return np.zeros(RHYTHM_DIMS)
-    bpm = global_tempo(env, rate, start_bpm=120.0)
+    bpm, _ = global_tempo(env, rate, start_bpm=120.0)
+    if bpm <= 0:  # no tempo (silence, noise): no rhythm to compare
+        return np.zeros(RHYTHM_DIMS)
     max_lag = int(rate * 60 / _TEMPO_BANDS[0]) + 1
     ac = librosa.autocorrelate(env - env.mean(), max_size=min(max_lag * 4, env.size))
     ac = ac / ac[0] if ac[0] > 0 else np.zeros_like(ac)

@@ -258,7 +258,9 @@ HALF_PERIODICITY = 0.75  # see _faster
 HALF_SALIENCE = 0.55
 
 
-def global_tempo(env: np.ndarray, frame_rate: float, *, start_bpm: float) -> tuple[float, float]:
+def global_tempo(
+    env: np.ndarray, frame_rate: float, *, start_bpm: float, halve: bool = True
+) -> tuple[float, float]:
     """(tempo in BPM, periodicity 0..1) from the whole envelope's autocorrelation, weighted
     like librosa by a log-normal prior around ``start_bpm`` (one octave deviation).
 
@@ -266,6 +268,8 @@ def global_tempo(env: np.ndarray, frame_rate: float, *, start_bpm: float) -> tup
     parabolically: a period of 18.46 frames (140 BPM) otherwise splits its correlation
     between lags 18 and 19 and loses to twice the period. The periodicity is the
     normalised autocorrelation at the chosen lag (noise: < 0.1; a click track: ~1).
+    ``halve=False`` keeps the prior's choice where half the period is as periodic (the
+    structure analyzer, whose meters count beats, not the hi-hats between them).
     """
     centred = env - env.mean()
     max_lag = min(int(frame_rate * 60 / 30), centred.size - 3)  # down to 30 BPM
@@ -283,7 +287,7 @@ def global_tempo(env: np.ndarray, frame_rate: float, *, start_bpm: float) -> tup
     prior = np.exp(-0.5 * np.log2(60 * frame_rate / lags / start_bpm) ** 2)
     scores = smooth[lags] * prior
     lag = _refine(scores, int(np.argmax(scores))) + min_lag
-    while lag / 2 >= min_lag + 1 and _faster(env, smooth, lag):
+    while halve and lag / 2 >= min_lag + 1 and _faster(env, smooth, lag):
         half = round(lag / 2) - min_lag
         lag = _refine(scores, half + int(np.argmax(scores[half - 1 : half + 2])) - 1) + min_lag
     return 60.0 * frame_rate / lag, float(max(_at(smooth, lag), 0.0))

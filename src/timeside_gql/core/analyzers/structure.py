@@ -529,9 +529,8 @@ class StructureAnalysis(FrameFeatures):
     @staticmethod
     def _key(frames: Frames, a: int, b: int) -> tuple[int, float, int, float]:
         """(key 0-11, confidence, mode 1 major / 0 minor, confidence): one match of the 24
-        Krumhansl-Kessler profiles, so key and mode share its correlation."""
-        index, strength = estimate_key(frames.chroma[:, a:b].sum(axis=1))
-        confidence = max(strength, 0.0)
+        Krumhansl-Kessler profiles, so key and mode share its margin over the runner-up."""
+        index, _, confidence = estimate_key(frames.chroma[:, a:b].sum(axis=1))
         return index % 12, confidence, int(index < 12), confidence
 
     # rhythm -----------------------------------------------------------------------------
@@ -547,7 +546,9 @@ class StructureAnalysis(FrameFeatures):
         start_bpm = self.params["start_bpm"]
         bpm = np.array(
             [
-                global_tempo(env[a:b], rate, start_bpm=start_bpm) if b - a > 1 else start_bpm
+                (global_tempo(env[a:b], rate, start_bpm=start_bpm, halve=False)[0] or start_bpm)
+                if b - a > 1
+                else start_bpm
                 for a, b in sections
             ]
         )
