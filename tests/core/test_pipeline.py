@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import librosa
 import numpy as np
 import pytest
@@ -60,7 +63,12 @@ def test_each_intermediate_is_computed_once_per_block():
     assert ctx.computations[Signal(SR, True)] == 1
 
 
-class _Boom(Processor):
+@dataclass(frozen=True)
+class _BoomParams:
+    when: Literal["process", "finish"]
+
+
+class _Boom(Processor[_BoomParams]):
     pid = "test_boom"
     name = "Boom"
     description = "fails in process"
@@ -71,7 +79,7 @@ class _Boom(Processor):
         return (Spectrum(SR, 2048, 512),)
 
     def process(self, ctx):
-        if self.params["when"] == "process":
+        if self.params.when == "process":
             raise RuntimeError("kaput")
 
     def finish(self, done: Done) -> Output:

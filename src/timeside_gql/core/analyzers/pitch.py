@@ -8,7 +8,9 @@ about 30x slower; its HMM runs per block.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import librosa
 import numpy as np
@@ -81,7 +83,18 @@ def yin(
     return f0, np.where(silent, 0.0, confidence)
 
 
-class Pitch(Processor):
+@dataclass(frozen=True, slots=True)
+class PitchParams:
+    method: Literal["yin", "pyin"]
+    rate: int
+    frame_length: int
+    hop_length: int
+    fmin: float
+    fmax: float
+    threshold: float
+
+
+class Pitch(Processor[PitchParams]):
     pid = "pitch"
     name = "Pitch"
     version = "1.0"
@@ -102,14 +115,14 @@ class Pitch(Processor):
         OutputSpec("pitch.confidence", "Voicing confidence", "", "value", "framewise"),
     )
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         p = self.params
-        if p["fmin"] >= p["fmax"] or p["fmax"] >= p["rate"] / 2:
+        if p.fmin >= p.fmax or p.fmax >= p.rate / 2:
             raise ValueError("pitch: need fmin < fmax < rate / 2")
-        if p["rate"] / p["fmin"] >= p["frame_length"] // 2:
+        if p.rate / p.fmin >= p.frame_length // 2:
             raise ValueError("pitch: frame_length too short for fmin (needs 2 periods)")
-        self.frames = Frames(p["rate"], p["frame_length"], p["hop_length"])
+        self.frames = Frames(p.rate, p.frame_length, p.hop_length)
         self.f0 = FrameCollector()
         self.confidence = FrameCollector()
 
@@ -121,24 +134,24 @@ class Pitch(Processor):
         if not block.count:
             return
         p = self.params
-        if p["method"] == "yin":
+        if p.method == "yin":
             f0, confidence = yin(
                 block.data,
-                length=p["frame_length"],
-                hop=p["hop_length"],
-                sr=p["rate"],
-                fmin=p["fmin"],
-                fmax=p["fmax"],
-                threshold=p["threshold"],
+                length=p.frame_length,
+                hop=p.hop_length,
+                sr=p.rate,
+                fmin=p.fmin,
+                fmax=p.fmax,
+                threshold=p.threshold,
             )
         else:
             f0, voiced, confidence = librosa.pyin(
                 block.data,
-                sr=p["rate"],
-                fmin=p["fmin"],
-                fmax=p["fmax"],
-                frame_length=p["frame_length"],
-                hop_length=p["hop_length"],
+                sr=p.rate,
+                fmin=p.fmin,
+                fmax=p.fmax,
+                frame_length=p.frame_length,
+                hop_length=p.hop_length,
                 center=False,
             )
             f0 = np.where(voiced, np.nan_to_num(f0), 0.0)
@@ -148,7 +161,7 @@ class Pitch(Processor):
 
     def finish(self, done: Done) -> Output:
         p = self.params
-        meta = (p["rate"], p["frame_length"], p["hop_length"])
+        meta = (p.rate, p.frame_length, p.hop_length)
         return Output(
             results=[
                 self.result("pitch", done, value=self.f0.frames(), frames=meta),

@@ -7,7 +7,9 @@ tracking (librosa) run once at the end on that small envelope.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import librosa
 import numpy as np
@@ -18,6 +20,8 @@ from timeside_gql.core.analyzers.common import (
     HOP_LENGTH,
     RATE,
     FrameCollector,
+    MelParams,
+    StftParams,
     integer,
     number,
 )
@@ -26,7 +30,7 @@ from timeside_gql.core.params import schema
 from timeside_gql.core.processor import Done, Output, OutputSpec, Processor
 
 
-class OnsetDetectionFunction(Processor):
+class OnsetDetectionFunction(Processor[StftParams]):
     pid = "onset_detection_function"
     name = "Onset detection function"
     version = "2.0"
@@ -49,10 +53,10 @@ class OnsetDetectionFunction(Processor):
     _smooth = scipy.signal.windows.hann(15)[8:]
     _diff = scipy.signal.remez(31, [0, 0.5], [np.pi], type="differentiator")
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         p = self.params
-        self.spectrum = Spectrum(p["rate"], p["n_fft"], p["hop_length"], window="boxcar")
+        self.spectrum = Spectrum(p.rate, p.n_fft, p.hop_length, window="boxcar")
         self.zi_smooth: np.ndarray | None = None
         self.zi_diff: np.ndarray | None = None
         self.collector = FrameCollector()
@@ -82,7 +86,7 @@ class OnsetDetectionFunction(Processor):
         if median > 0:
             odf = odf / median
         p = self.params
-        meta = (p["rate"], p["n_fft"], p["hop_length"])
+        meta = (p.rate, p.n_fft, p.hop_length)
         return Output(
             results=[self.result("onset_detection_function", done, value=odf, frames=meta)]
         )
@@ -96,15 +100,18 @@ _ENVELOPE = {
 }
 
 
-class _Envelope(Processor):
+E = TypeVar("E", bound=MelParams)
+
+
+class _Envelope(Processor[E]):
     """Collects the shared onset-strength envelope."""
 
     parameters_schema = schema(_ENVELOPE)
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         p = self.params
-        self.envelope = OnsetStrength(MelPower(p["rate"], p["n_fft"], p["hop_length"], p["n_mels"]))
+        self.envelope = OnsetStrength(MelPower(p.rate, p.n_fft, p.hop_length, p.n_mels))
         self.collector = FrameCollector()
 
     def needs(self) -> tuple[Need, ...]:
@@ -117,15 +124,20 @@ class _Envelope(Processor):
         """The envelope delayed by half a window, as librosa does: the flux of frame t rises
         as soon as an onset enters its window, i.e. n_fft / 2 samples early."""
         env = self.collector.frames().astype(np.float64)
-        shift = min(self.params["n_fft"] // (2 * self.params["hop_length"]), env.size)
+        shift = min(self.params.n_fft // (2 * self.params.hop_length), env.size)
         return np.concatenate([np.zeros(shift), env[: env.size - shift]])
 
     def frames_meta(self) -> tuple[float, int, int]:
         p = self.params
-        return (p["rate"], p["n_fft"], p["hop_length"])
+        return (p.rate, p.n_fft, p.hop_length)
 
 
-class Onsets(_Envelope):
+@dataclass(frozen=True, slots=True)
+class OnsetsParams(MelParams):
+    min_strength: float
+
+
+class Onsets(_Envelope[OnsetsParams]):
     """librosa's peak picking normalises the flux by its maximum, so on a steady tone, whose
     flux is numerical noise (below 1.5 here), it found an onset every 50 ms; real onsets, even
     soft legato notes, rise above 20. A floor on the strength keeps only those."""
@@ -153,8 +165,8 @@ class Onsets(_Envelope):
         times = np.zeros(0)
         if env.size and env.max() > 0:
             peaks = librosa.onset.onset_detect(onset_envelope=env, units="frames")
-            peaks = peaks[env[peaks] >= p["min_strength"]]
-            times = librosa.frames_to_time(peaks, sr=p["rate"], hop_length=p["hop_length"])
+            peaks = peaks[env[peaks] >= p.min_strength]
+            times = librosa.frames_to_time(peaks, sr=p.rate, hop_length=p.hop_length)
         return Output(
             results=[
                 self.result(
@@ -196,7 +208,12 @@ def global_tempo(env: np.ndarray, frame_rate: float, *, start_bpm: float) -> flo
     return 60.0 * frame_rate / lag
 
 
-class Tempo(_Envelope):
+@dataclass(frozen=True, slots=True)
+class TempoParams(MelParams):
+    start_bpm: float
+
+
+class Tempo(_Envelope[TempoParams]):
     pid = "tempo"
     name = "Tempo and beats"
     version = "1.0"
@@ -226,12 +243,12 @@ class Tempo(_Envelope):
         p = self.params
         bpm, beats = 0.0, np.zeros(0)
         if env.size and env.max() > 0:
-            frame_rate = p["rate"] / p["hop_length"]
-            bpm = global_tempo(env, frame_rate, start_bpm=p["start_bpm"])
+            frame_rate = p.rate / p.hop_length
+            bpm = global_tempo(env, frame_rate, start_bpm=p.start_bpm)
             _, beats = librosa.beat.beat_track(
                 onset_envelope=env,
-                sr=p["rate"],
-                hop_length=p["hop_length"],
+                sr=p.rate,
+                hop_length=p.hop_length,
                 bpm=bpm,
                 units="time",
             )

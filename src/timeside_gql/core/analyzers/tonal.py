@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from timeside_gql.core.analyzers.common import FFT, HOP_LENGTH, RATE, FrameCollector
+from timeside_gql.core.analyzers.common import FFT, HOP_LENGTH, RATE, FrameCollector, StftParams
 from timeside_gql.core.context import Chroma as ChromaNeed
 from timeside_gql.core.context import Context, Need, Spectrum
 from timeside_gql.core.params import schema
@@ -20,12 +21,12 @@ _MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3
 _STFT_SCHEMA = schema({"rate": RATE, "n_fft": FFT, "hop_length": HOP_LENGTH})
 
 
-class _ChromaUser(Processor):
+class _ChromaUser(Processor[StftParams]):
     parameters_schema = _STFT_SCHEMA
 
     def chroma(self) -> ChromaNeed:
         p = self.params
-        return ChromaNeed(Spectrum(p["rate"], p["n_fft"], p["hop_length"]))
+        return ChromaNeed(Spectrum(p.rate, p.n_fft, p.hop_length))
 
     def needs(self) -> tuple[Need, ...]:
         return (self.chroma(),)
@@ -38,7 +39,7 @@ class Chroma(_ChromaUser):
     description = "12 pitch-class energies per frame (C first, A440), each frame max-normalised."
     outputs = (OutputSpec("chroma", "Chroma", "", "value", "framewise"),)
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         self.collector = FrameCollector()
 
@@ -47,7 +48,7 @@ class Chroma(_ChromaUser):
 
     def finish(self, done: Done) -> Output:
         p = self.params
-        meta = (p["rate"], p["n_fft"], p["hop_length"])
+        meta = (p.rate, p.n_fft, p.hop_length)
         value = self.collector.frames((0, 12))
         return Output(
             results=[self.result("chroma", done, value=value, y_value=np.arange(12), frames=meta)]
@@ -77,7 +78,7 @@ class Key(_ChromaUser):
         OutputSpec("key.strength", "Key strength", "", "value", "global"),
     )
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         self.total = np.zeros(12)
 
@@ -94,7 +95,7 @@ class Key(_ChromaUser):
         )
 
 
-class Tuning(Processor):
+class Tuning(Processor[StftParams]):
     pid = "tuning"
     name = "Tuning"
     version = "1.0"
@@ -111,10 +112,10 @@ class Tuning(Processor):
     )
     outputs = (OutputSpec("tuning", "Tuning", "Hz", "value", "global"),)
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         p = self.params
-        self.spectrum = Spectrum(p["rate"], p["n_fft"], p["hop_length"])
+        self.spectrum = Spectrum(p.rate, p.n_fft, p.hop_length)
         self.histogram = np.zeros(100)
 
     def needs(self) -> tuple[Need, ...]:
@@ -136,7 +137,7 @@ class Tuning(Processor):
         offset = np.divide(
             0.5 * (left - right), denom, out=np.zeros_like(denom), where=np.abs(denom) > 1e-12
         )
-        freqs = (k + offset) * p["rate"] / p["n_fft"]
+        freqs = (k + offset) * p.rate / p.n_fft
         keep = (freqs > 60) & (freqs < 4000)
         semis = 12 * np.log2(freqs[keep] / 440.0)
         deviation = semis - np.round(semis)  # in [-0.5, 0.5]
