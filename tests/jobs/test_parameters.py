@@ -13,8 +13,10 @@ from timeside_gql.db.engine import session_scope
 from timeside_gql.db.experiences import set_presets
 from timeside_gql.db.models import Experience, Item, Preset, Processor, Result, ResultStatus
 from timeside_gql.db.presets import preset_for
-from timeside_gql.jobs import execution, lifecycle, service
+from timeside_gql.db.visibility import SYSTEM
+from timeside_gql.jobs import execution, lifecycle
 from timeside_gql.jobs.results import cache_key
+from timeside_gql.services import tasks
 
 ONSETS = {"n_fft": 1024}
 FILLED = {"hop_length": 512, "min_strength": 4.0, "n_fft": 1024, "n_mels": 128, "rate": 22050}
@@ -38,7 +40,7 @@ def test_the_row_hash_is_the_cache_key_hash_and_the_provenance_hash(
         experience = session.get_one(Experience, world.experience_id)
         set_presets(session, experience, [onsets.id, grapher.id])
         onsets_hash = onsets.parameters_hash
-        service.run_task(session, world.task_id)
+        tasks.run_task(session, SYSTEM, world.task_id)
     assert len(parameter_checks) == 2  # creating the two rows
     assert onsets_hash == params.parameters_hash(FILLED)
 
