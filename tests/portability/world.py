@@ -39,6 +39,7 @@ from timeside_gql.db.models import (
     Experience,
     IngestStatus,
     Item,
+    ItemDescriptor,
     ItemTag,
     Job,
     JobStatus,
@@ -228,6 +229,17 @@ def populate(instance: Instance) -> dict[str, uuid.UUID]:
             select(Result).where(Result.item_id == ids["a"], Result.preset_id == preset_ids[0])
         ).one()
         s.add(AnnotationResult(annotation_id=ids["onset"], result_id=level_a.id))
+        vector = [0.5, -0.25, 0.125]  # a descriptor travels with its item and result
+        s.add(
+            ItemDescriptor(
+                item_id=ids["a"],
+                result_id=level_a.id,
+                version="1.0",
+                vector=vector,
+                tempo=120.0,
+                key=9,
+            )
+        )
         ids["level_a"] = level_a.id
     instance.ids = ids
     return ids

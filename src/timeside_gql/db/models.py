@@ -416,6 +416,26 @@ class Result(Entity, table=True):
     preset: "Preset" = Relationship()
 
 
+class ItemDescriptor(SQLModel, table=True):
+    """An item's similarity descriptor (``core.similarity``), kept beside the result it was
+    read from so that similarity search needs no file: one row per item, the newest."""
+
+    __tablename__: ClassVar[str] = "item_descriptors"
+
+    item_id: uuid.UUID = Field(foreign_key="items.id", ondelete="CASCADE", primary_key=True)
+    result_id: uuid.UUID = _fk("results.id", "CASCADE")
+    version: str = Field(max_length=64)
+    vector: list[float] = Field(default_factory=list, sa_type=JSONType, nullable=False)
+    tempo: float  # BPM, read from the vector
+    key: int  # index into core.analyzers.tonal.KEYS, read from the vector
+    updated_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=UTCDateTime,
+        nullable=False,
+        sa_column_kwargs={"onupdate": utcnow},
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Annotations
 

@@ -34,7 +34,7 @@ from timeside_gql.db.models import (
     Task,
     TaskStatus,
 )
-from timeside_gql.jobs import lifecycle
+from timeside_gql.jobs import descriptors, lifecycle
 from timeside_gql.jobs.config import get_engine
 from timeside_gql.jobs.middleware import describe
 from timeside_gql.jobs.notify import Throttle, job_event, publish, result_event, task_event
@@ -176,6 +176,7 @@ def compute(
         with session_scope(engine) as session:
             _check_source(session, plan)
             claimed = claim_results(session, plan.item_id, plan.runs, data_dir=settings.data_dir)
+            descriptors.record(session, plan.runs, claimed.reused, data_dir=settings.data_dir)
         for result in claimed.reused:
             publish(result_event(result, task_id=plan.task_id, cached=True))
         failures = _compute(plan, claimed, hooks, engine=engine, settings=settings)
@@ -231,6 +232,9 @@ def _compute(
             for (run, row), outcome in zip(claimed.to_compute, outcomes, strict=True):
                 with session_scope(engine) as session:
                     stored = store_outcome(session, row, outcome, data_dir=data_dir)
+                    descriptors.record(
+                        session, [run], [stored] if stored else [], data_dir=data_dir
+                    )
                     event = result_event(stored, task_id=plan.task_id) if stored else None
                 if stored is None or event is None:
                     continue
