@@ -44,8 +44,7 @@ def test_the_row_hash_is_the_cache_key_hash_and_the_provenance_hash(
     assert len(parameter_checks) == 2  # creating the two rows
     assert onsets_hash == params.parameters_hash(FILLED)
 
-    job_ids: list[Any] = []
-    execution.fan_out(world.task_id, enqueue=job_ids.append)
+    job_ids = execution.fan_out(world.task_id)
     with session_scope(engine) as session:
         plan = execution.plan_job(session, lifecycle.claim_job(session, job_ids[0], max_attempts=3))
     assert execution.compute(plan, engine=engine, settings=settings) is None

@@ -58,6 +58,7 @@ from timeside_gql.db.presets import preset_for
 from timeside_gql.db.processors import sync_processors
 from timeside_gql.jobs.execution import preset_run
 from timeside_gql.jobs.results import claim_results, store_outcome
+from timeside_gql.portability.closure import INSTANCE_TABLES
 
 SAMPLERATE = 22050
 PIDS = ("level", "mean_dc_shift", "waveform_simple")
@@ -276,7 +277,8 @@ def rows(instance: Instance, table: str) -> list[dict[str, Any]]:
 
 
 def tables(instance: Instance, names: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
-    return {name: rows(instance, name) for name in names or list(SQLModel.metadata.tables)}
+    dumped = [name for name in SQLModel.metadata.tables if name not in INSTANCE_TABLES]
+    return {name: rows(instance, name) for name in names or dumped}
 
 
 def counts(instance: Instance) -> dict[str, int]:

@@ -177,6 +177,11 @@ class WaveformArgs:
     pixels: int = 1000
 
 
+#: Bound of a window's start and stop: far past any audio, and its span times any samplerate
+#: stays an exact integer (1e308 - -1e308 overflowed to infinity).
+MAX_SECONDS = 1e9
+
+
 def _check_window(
     start: float | None, stop: float | None, points: int, name: str, cap: int
 ) -> None:
@@ -184,8 +189,10 @@ def _check_window(
     if not 1 <= points <= cap:
         raise ClientError(f"{name} must be between 1 and {cap}, not {points}")
     for bound in (start, stop):
-        if bound is not None and not math.isfinite(bound):
-            raise ClientError(f"start and stop must be finite numbers of seconds, not {bound}")
+        if bound is not None and not abs(bound) <= MAX_SECONDS:  # NaN fails too
+            raise ClientError(
+                f"start and stop must be numbers of seconds within ±{MAX_SECONDS:g}, not {bound}"
+            )
     if start is not None and stop is not None and start > stop:
         raise ClientError(f"start ({start}) is after stop ({stop})")
 

@@ -1,7 +1,7 @@
 """similarity: one descriptor vector per item (item_descriptors), for Item.similar
 
-Revision ID: 0004_descriptors
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-04 12:51:36.963406
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0004_descriptors"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
