@@ -29,7 +29,7 @@ from timeside_gql.core.analyzers.structure import (
     tempo_confidence,
 )
 from timeside_gql.core.analyzers.tonal import estimate_key
-from timeside_gql.core.params import schema
+from timeside_gql.core.params import NoParameters, schema
 from timeside_gql.core.processor import Done, Output, OutputSpec
 from timeside_gql.core.similarity import (
     DIMENSIONS,
@@ -112,7 +112,7 @@ def describe(frames: Frames) -> np.ndarray:
     return vector.astype(np.float32)
 
 
-class SimilarityDescriptors(FrameFeatures):
+class SimilarityDescriptors(FrameFeatures[NoParameters]):
     pid = "similarity_descriptors"
     name = "Similarity descriptors"
     version = "1.0"
