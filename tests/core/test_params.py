@@ -85,15 +85,22 @@ def test_parameters_are_one_canonical_read_only_value():
     assert (
         valid.json
         == canonical_json(valid)
-        == ('{"hop_length":512,"min_strength":4.0,"n_fft":1024,"n_mels":128,"rate":22050}')
+        == (
+            '{"backtrack":false,"delta":0.07,"hop_length":512,"min_flux":0.1,"n_fft":1024,'
+            '"n_mels":128,"rate":22050,"top_db":80.0,"wait":0.03}'
+        )
     )
     assert valid.hash == hashlib.sha1(valid.json.encode()).hexdigest() == parameters_hash(valid)
     assert valid == {
+        "backtrack": False,
+        "delta": 0.07,
         "hop_length": 512,
-        "min_strength": 4.0,
+        "min_flux": 0.1,
         "n_fft": 1024,
         "n_mels": 128,
         "rate": 22050,
+        "top_db": 80.0,
+        "wait": 0.03,
     }
     with pytest.raises(TypeError):
         valid["n_fft"] = 2048  # type: ignore[index]
@@ -108,7 +115,7 @@ def test_validated_parameters_are_taken_as_they_are_by_their_processor_only():
     valid = validate_parameters("onsets", {})
     assert ensure_parameters("onsets", valid) is valid
     processor = get_processor("onsets")(valid)
-    assert processor.parameters is valid and processor.params.min_strength == 4.0
+    assert processor.parameters is valid and processor.params.min_flux == 0.1
     with pytest.raises(ParameterError, match="'onsets' given to 'tempo'"):
         get_processor("tempo")(valid)
 

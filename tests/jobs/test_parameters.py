@@ -19,7 +19,17 @@ from timeside_gql.jobs.results import cache_key
 from timeside_gql.services import tasks
 
 ONSETS = {"n_fft": 1024}
-FILLED = {"hop_length": 512, "min_strength": 4.0, "n_fft": 1024, "n_mels": 128, "rate": 22050}
+FILLED = {
+    "backtrack": False,
+    "delta": 0.07,
+    "hop_length": 512,
+    "min_flux": 0.1,
+    "n_fft": 1024,
+    "n_mels": 128,
+    "rate": 22050,
+    "top_db": 80.0,
+    "wait": 0.03,
+}
 GRAPHER = {"analyzer": "onsets", "analyzer_parameters": ONSETS, "width": 64, "height": 32}
 
 
