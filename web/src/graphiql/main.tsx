@@ -27,6 +27,26 @@ query Items {
     nodes { id title artist audioDuration }
   }
 }
+
+# Structure (null until an audio_analysis result is done) and the nearest items by
+# descriptor distance (null until a similarity_descriptors result is done).
+query StructureAndSimilar {
+  items(first: 3) {
+    nodes {
+      title
+      audioAnalysis(start: 0, stop: 30) {
+        track { tempo keyName mode timeSignature timeSignatureConfidence }
+        sections { start duration label confidence }
+        bars { start }
+        beats { start confidence }
+      }
+      similar(first: 5, by: ALL) {
+        edges { distance node { id title } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+}
 `;
 
 const explorer = explorerPlugin();

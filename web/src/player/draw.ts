@@ -89,7 +89,7 @@ export function drawLine(canvas: HTMLCanvasElement, series: Series, view: View, 
 }
 
 /** Events as vertical marks. */
-export function drawEvents(canvas: HTMLCanvasElement, series: Series, view: View, color = PALETTE[2]): void {
+export function drawEvents(canvas: HTMLCanvasElement, series: Pick<Series, "times">, view: View, color = PALETTE[2]): void {
   const { ctx, w, h } = prepare(canvas);
   ctx.strokeStyle = color;
   ctx.lineWidth = 1.5;
@@ -103,8 +103,11 @@ export function drawEvents(canvas: HTMLCanvasElement, series: Series, view: View
   canvas.dataset.points = String(series.times.length);
 }
 
+/** What segments need: a start, a duration and a label (or a value to name it) each. */
+export type Boxes = Pick<Series, "times" | "durations" | "labels" | "labelNames"> & Partial<Pick<Series, "values">>;
+
 /** Segments as boxes coloured and named by label. */
-export function drawSegments(canvas: HTMLCanvasElement, series: Series, view: View): void {
+export function drawSegments(canvas: HTMLCanvasElement, series: Boxes, view: View): void {
   const { ctx, w, h } = prepare(canvas);
   const names = new Map(series.labelNames.map((l) => [l.id, l.name]));
   ctx.font = "11px system-ui, sans-serif";

@@ -5,8 +5,9 @@ import { request, subscribe } from "./api";
 import { analysisPanel } from "./analysis";
 import { cataloguePanel } from "./catalogue";
 import { debounce, formatTime, h } from "./dom";
-import { type Lane, type LaneView, laneView, lanesOf, trackLanes } from "./lanes";
+import { type Lane, type LaneView, laneView, lanesOf, structureLanes, trackLanes } from "./lanes";
 import { ITEM, ITEM_UPDATES } from "./queries";
+import { similarList } from "./similar";
 import type { Item, View } from "./types";
 
 const MIN_WINDOW_S = 0.05;
@@ -28,6 +29,7 @@ export function itemView(id: string): ItemView {
   // Kept across reloads (a finished analysis reloads the results): playback and task state.
   const analysis = analysisPanel(id, () => void load());
   const catalogue = cataloguePanel(id, () => void load());
+  const similar = similarList(id);
   const audio = h("audio", { controls: true, preload: "metadata" });
 
   async function load(): Promise<void> {
@@ -38,6 +40,7 @@ export function itemView(id: string): ItemView {
       return;
     }
     show(item);
+    void similar.reload().catch((error) => (similar.element.dataset.error = String(error)));
     if (INGESTING.has(item.ingestStatus)) followIngest();
   }
 
@@ -55,7 +58,7 @@ export function itemView(id: string): ItemView {
     cancelAnimationFrame(frame);
     const duration = item.audioDuration ?? 0;
     let view: View = saved ?? { start: 0, stop: duration || 1 };
-    const lanes = [...lanesOf(item.results), ...trackLanes(item.analysisTracks)];
+    const lanes = [...lanesOf(item.results), ...structureLanes(item.results), ...trackLanes(item.analysisTracks)];
     for (const lane of lanes.filter((l) => !known.has(l.key))) {
       known.add(lane.key); // new tracks show; those you hid stay hidden
       chosen.add(lane.key);
@@ -155,6 +158,7 @@ export function itemView(id: string): ItemView {
       stack,
       choices,
       h("ul", { class: "globals" }, ...globals, ...failed),
+      similar.element,
       catalogue.element,
       analysis,
     );

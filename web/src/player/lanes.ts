@@ -1,13 +1,18 @@
-/** Which lanes an item's results and analysis tracks give, and how each is fetched and drawn
- * for a time window. */
+/** Which lanes an item's results, audio analysis and analysis tracks give, and how each is
+ * fetched and drawn for a time window. */
 
 import { request } from "./api";
-import { drawEvents, drawLine, drawSegments, drawWaveform } from "./draw";
+import { type Boxes, drawEvents, drawLine, drawSegments, drawWaveform } from "./draw";
 import { h } from "./dom";
-import { SERIES, TRACK_SERIES, TRACK_VISUAL, VISUAL, WAVEFORM } from "./queries";
-import type { AnalysisTrack, Result, Series, View, Waveform } from "./types";
+import { SERIES, STRUCTURE, TRACK_SERIES, TRACK_VISUAL, VISUAL, WAVEFORM } from "./queries";
+import type { AnalysisTrack, AudioAnalysis, Interval, Result, Series, View, Waveform } from "./types";
 
-export type LaneKind = "waveform" | "line" | "events" | "segments" | "image";
+/** The parts of the audio analysis drawn, each a lane: sections as boxes, bars and beats as ticks. */
+const PARTS = ["sections", "bars", "beats"] as const;
+type Part = (typeof PARTS)[number];
+const TICK_COLORS: Record<Exclude<Part, "sections">, string> = { bars: "#1d3557", beats: "#8d5ba6" };
+
+export type LaneKind = "waveform" | "line" | "events" | "segments" | "image" | Part;
 
 export interface Lane {
   key: string;
@@ -20,8 +25,9 @@ export interface Lane {
   color?: string;
 }
 
-/** The ingest's own waveform result is the waveform lane; encoders have nothing to draw. */
-const HIDDEN = new Set(["waveform_analyzer"]);
+/** The ingest's own waveform result is the waveform lane; the audio analysis is drawn from its
+ * typed field (structureLanes); encoders have nothing to draw. */
+const HIDDEN = new Set(["waveform_analyzer", "audio_analysis"]);
 
 /** Every drawable output of the done results; global outputs are listed, not drawn. */
 export function lanesOf(results: Result[]): Lane[] {
@@ -43,6 +49,30 @@ export function lanesOf(results: Result[]): Lane[] {
   return lanes;
 }
 
+/** Sections, bars and beats once an `audio_analysis` result is done (`Item.audioAnalysis` reads
+ * the newest). */
+export function structureLanes(results: Result[]): Lane[] {
+  const done = results.some((r) => r.status === "DONE" && r.preset.processor.pid === "audio_analysis");
+  return done ? PARTS.map((part) => ({ key: `structure:${part}`, label: part, kind: part, id: "", output: null })) : [];
+}
+
+/** Sections as labelled boxes: "A" is 0, "B" 1… so a label keeps its colour in every window. */
+function boxes(sections: Interval[]): Boxes {
+  const id = (label = "") => Math.abs([...label].reduce((n, c) => n * 26 + c.charCodeAt(0) - 64, 0) - 1);
+  return {
+    times: sections.map((s) => s.start),
+    durations: sections.map((s) => s.duration),
+    labels: sections.map((s) => id(s.label)),
+    labelNames: [...new Set(sections.map((s) => s.label ?? ""))].map((name) => ({ id: id(name), name })),
+  };
+}
+
+function summary(track: AudioAnalysis["track"]): string {
+  if (!track) return "";
+  const mode = track.mode === 1 ? "major" : "minor";
+  return ` · ${track.tempo.toFixed(0)} BPM · ${track.keyName} ${mode} · ${track.timeSignature}/4`;
+}
+
 /** The done tracks: a picture (`IMAGE`), or their output drawn as a result's would be. */
 export function trackLanes(tracks: AnalysisTrack[]): Lane[] {
   return tracks.flatMap((track) => {
@@ -52,6 +82,10 @@ export function trackLanes(tracks: AnalysisTrack[]): Lane[] {
     if (!kind) return [];
     return [{ key: `track:${track.id}`, label: track.title || track.analysis.title, kind, id: track.id, output: null, track: true, color: track.color || undefined }];
   });
+}
+
+function isPart(kind: LaneKind): kind is Part {
+  return (PARTS as readonly string[]).includes(kind);
 }
 
 function kindOf(timeMode: string, dimensions: number): LaneKind | null {
@@ -86,6 +120,20 @@ export function laneView(itemId: string, lane: Lane): LaneView {
       if (!fresh()) return;
       if (item.waveform) drawWaveform(canvas, item.waveform, view);
       element.dataset.ready = item.waveform ? "true" : "pending";
+      return;
+    }
+    if (isPart(lane.kind)) {
+      const part = lane.kind;
+      const include = { sections: part === "sections", bars: part === "bars", beats: part === "beats" };
+      const { item } = await request<{ item: { audioAnalysis: AudioAnalysis | null } }>(STRUCTURE, { id: itemId, ...window, ...include });
+      if (!fresh()) return;
+      const analysis = item.audioAnalysis;
+      const intervals = analysis?.[part] ?? [];
+      if (part === "sections") {
+        drawSegments(canvas, boxes(intervals), view);
+        caption.textContent = lane.label + summary(analysis?.track);
+      } else drawEvents(canvas, { times: intervals.map((i) => i.start) }, view, TICK_COLORS[part]);
+      element.dataset.ready = analysis ? "true" : "pending";
       return;
     }
     const target = lane.track ? { id: lane.id } : { id: lane.id, output: lane.output };

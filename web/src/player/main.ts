@@ -24,4 +24,10 @@ const header = sessionBar(() => {
   if (id) open(id);
 });
 
+// A link to another item (the similar items' list) opens it.
+window.addEventListener("hashchange", () => {
+  const id = new URLSearchParams(location.hash.slice(1)).get("item");
+  if (id && id !== current?.element.dataset.id) open(id);
+});
+
 document.getElementById("app")!.replaceChildren(header, h("div", { class: "layout" }, items.element, main));

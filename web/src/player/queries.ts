@@ -58,6 +58,24 @@ export const TRACK_VISUAL = `query PlayerTrackVisual($id: UUID!, $start: Float, 
   data: analysisTrack(id: $id) { visualUrl(start: $start, stop: $stop, width: $width, height: $height) }
 }`;
 
+/** The items nearest to one (null: its similarity descriptors are not computed yet). */
+export const SIMILAR = `query PlayerSimilar($id: UUID!) {
+  item(id: $id) { similar(first: 10) { edges { distance node { id title artist } } } }
+}`;
+
+/** One part of the item's audio analysis over a window: its sections (with the track's
+ * summary) or its bars or beats. */
+export const STRUCTURE = `query PlayerStructure($id: UUID!, $start: Float, $stop: Float, $sections: Boolean!, $bars: Boolean!, $beats: Boolean!) {
+  item(id: $id) {
+    audioAnalysis(start: $start, stop: $stop) {
+      track @include(if: $sections) { tempo keyName mode timeSignature }
+      sections @include(if: $sections) { start duration label }
+      bars @include(if: $bars) { start duration }
+      beats @include(if: $beats) { start duration }
+    }
+  }
+}`;
+
 export const ITEM_UPDATES = `subscription PlayerItemUpdates($id: UUID!) {
   itemUpdates(itemId: $id) { kind item { ingestStatus ingestError } }
 }`;

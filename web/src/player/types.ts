@@ -68,6 +68,26 @@ export interface Series {
   labelNames: { id: number; name: string }[];
 }
 
+export interface SimilarEdge {
+  distance: number;
+  node: { id: string; title: string; artist: string };
+}
+
+/** A stretch of time; sections also carry their label ("A", "B"…). */
+export interface Interval {
+  start: number;
+  duration: number;
+  label?: string;
+}
+
+/** The parts of `Item.audioAnalysis` the player draws (only those asked for are present). */
+export interface AudioAnalysis {
+  track?: { tempo: number; keyName: string; mode: number; timeSignature: number };
+  sections?: Interval[];
+  bars?: Interval[];
+  beats?: Interval[];
+}
+
 /** The time window shown, in seconds. */
 export interface View {
   start: number;
