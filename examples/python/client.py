@@ -1,7 +1,8 @@
-"""A timeside-gql client with `gql`: items over HTTP with an API token, then a task run and
-followed over a WebSocket (graphql-transport-ws) until it ends.
+"""A timeside-gql client with `gql`: items over HTTP with an API token, the items nearest to one,
+then a task run and followed over a WebSocket (graphql-transport-ws) until it ends.
 
     python client.py --url http://127.0.0.1:8000 --token "$TOKEN" --search sine
+    python client.py --url http://127.0.0.1:8000 --token "$TOKEN" --similar <item id>
     python client.py --url http://127.0.0.1:8000 --token "$TOKEN" --run-task <task id>
 
 Needs `pip install "gql[httpx,websockets]"`.
@@ -22,6 +23,14 @@ query Items($search: String) {
   items(first: 20, filter: {search: $search}) {
     totalCount
     nodes { id title artist audioDuration }
+  }
+}"""
+
+SIMILAR = """
+query Similar($id: UUID!) {
+  item(id: $id) {
+    title
+    similar(first: 10, by: ALL) { edges { distance node { id title } } }
   }
 }"""
 
@@ -55,6 +64,19 @@ async def query(url: str, token: str, document: str, **variables: Any) -> dict[s
         return await session.execute(request)
 
 
+async def similar(url: str, token: str, item_id: str) -> None:
+    """Print the items nearest to this one, with their descriptor distance."""
+    item = (await query(url, token, SIMILAR, id=item_id))["item"]
+    if item is None:
+        print("no such item")
+    elif item["similar"] is None:
+        print(f"{item['title']}: no descriptors yet (run the similarity_descriptors preset)")
+    else:
+        print(f"nearest to {item['title']}")
+        for edge in item["similar"]["edges"]:
+            print(f"  {edge['distance']:.3f}  {edge['node']['id']}  {edge['node']['title']}")
+
+
 async def follow(url: str, token: str, task_id: str) -> str:
     """Print the task's updates until the server ends the subscription; its final status."""
     transport = WebsocketsTransport(
@@ -80,6 +102,7 @@ async def main() -> int:
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--token", required=True, help="an API token (timeside-gql token issue)")
     parser.add_argument("--search", help="text in title, artist or album")
+    parser.add_argument("--similar", metavar="ID", help="list the items nearest to this one")
     parser.add_argument("--run-task", metavar="ID", help="run this task and follow it")
     args = parser.parse_args()
 
@@ -87,6 +110,8 @@ async def main() -> int:
     print(f"{items['totalCount']} items")
     for item in items["nodes"]:
         print(f"  {item['id']}  {item['title']}  {item['audioDuration'] or 0:.1f} s")
+    if args.similar:
+        await similar(args.url, args.token, args.similar)
     if not args.run_task:
         return 0
     run = (await query(args.url, args.token, RUN, id=args.run_task))["runTask"]

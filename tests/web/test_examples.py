@@ -1,5 +1,5 @@
 """The example clients of examples/: the Python one run against a live server, the TypeScript
-one generated from schema.graphql and type-checked."""
+one generated from schema.graphql and type-checked; both list the items nearest to one."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.jobs.live import graphql
+from tests.jobs.test_similar_live import run as analyse
 from tests.services import need_npm
 from tests.web.conftest import ROOT, Site
 
@@ -28,6 +29,20 @@ def create_task(site: Site, item: object) -> str:
     created = graphql(site.url, site.token, CREATE, experience=experience, item=str(item))
     assert created["createTask"]["status"] == "DRAFT"
     return str(created["createTask"]["id"])
+
+
+@pytest.fixture(scope="module")
+def described(site: Site) -> list[str]:
+    """The world's first two items with their similarity descriptors; the third has none."""
+    ids = [str(i) for i in site.world.item_ids]
+    analyse(site.url, site.token, ids[:2])
+    return ids
+
+
+def nearest(lines: list[str]) -> list[tuple[float, str]]:
+    """(distance, id) of each item a client listed after "nearest to"."""
+    assert lines[0].startswith("nearest to sine-"), lines
+    return [(float(line.split()[0]), line.split()[1]) for line in lines[1:]]
 
 
 def run(*command: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> list[str]:
@@ -51,7 +66,18 @@ def test_python_client_lists_items_then_runs_and_follows_a_task(site: Site):
     assert lines[-1] == "task done"
 
 
-def test_typescript_client_is_generated_from_the_schema_type_checks_and_runs(site: Site):
+def test_python_client_lists_the_nearest_items(site: Site, described: list[str]):
+    client = (sys.executable, str(ROOT / "examples" / "python" / "client.py"))
+    args = ("--url", site.url, "--token", site.token, "--search", "nothing like this")
+    ((distance, found),) = nearest(run(*client, *args, "--similar", described[0])[1:])
+    assert found == described[1] and distance > 0
+    (line,) = run(*client, *args, "--similar", described[2])[1:]
+    assert line.endswith(": no descriptors yet (run the similarity_descriptors preset)")
+
+
+def test_typescript_client_is_generated_from_the_schema_type_checks_and_runs(
+    site: Site, described: list[str]
+):
     """`npm run typecheck` generates the types from schema.graphql first: a schema change that
     breaks the client's operations fails here, and generated types can never be stale."""
     npm = need_npm()
@@ -67,3 +93,8 @@ def test_typescript_client_is_generated_from_the_schema_type_checks_and_runs(sit
     assert lines[0] == "3 items"
     assert lines[4].startswith("SNAPSHOT ")
     assert lines[-1] == "task done"
+
+    ((distance, found),) = nearest(
+        run("node", "dist/client.js", "--similar", described[0], cwd=TYPESCRIPT, env=env)
+    )
+    assert found == described[1] and distance > 0

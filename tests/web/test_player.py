@@ -1,20 +1,25 @@
 """The player in a real browser: upload a synthesized file, see its waveform once ingested, zoom
 (a new window queried from the server), run an analysis and watch it until done, with its
 tracks drawn under the audio player; add an analysis track from the catalogue and compute it;
-logging in; no request leaves the server."""
+the similar items and the audio analysis' lanes; logging in; no request leaves the server."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import httpx
 import pytest
+import soundfile as sf
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
+from tests.jobs.live import upload
+from tests.jobs.test_similar_live import run as analyse
 from tests.web.conftest import Site, Traffic
 from timeside_gql.core import samples
+from timeside_gql.core.pieces import Part, render
 from timeside_gql.db import auth
 
 pytestmark = pytest.mark.slow
@@ -183,6 +188,57 @@ def test_player_adds_an_analysis_track_computes_it_and_draws_it_in_its_colour(
     catalogue.locator("button[name=compute-tracks]").click()
     expect(catalogue.locator(".task")).to_have_attribute("data-status", "ERROR")
     expect(catalogue.locator(".task-status")).to_contain_text("done or under way")
+    assert traffic.hosts() == {"127.0.0.1"}, traffic.urls
+    assert traffic.errors == []
+
+
+#: Two 8-bar sections at 120 BPM in 4/4 (C major on an organ, then G major on a saw).
+PIECE = (Part(16.0, bpm=120, timbre="organ"), Part(16.0, bpm=120, key=7, timbre="saw"))
+
+
+def test_player_lists_similar_items_and_draws_the_audio_analysis(
+    site: Site, page: Page, traffic: Traffic
+):
+    buffer = io.BytesIO()
+    sf.write(buffer, render(PIECE, sr=SAMPLERATE, seed=1), SAMPLERATE, format="WAV")
+    piece = upload(site.url, site.token, "two parts", buffer.getvalue())
+    sign_in(page, site)
+    page.goto(f"{site.url}/#item={piece}")
+    similar = page.locator(".item .similar")
+    expect(similar).to_have_attribute("data-state", "none")
+    expect(similar).to_contain_text("No descriptors yet")
+    assert page.locator(".lane-sections").count() == 0
+
+    sines = [str(i) for i in site.world.item_ids]
+    analyse(site.url, site.token, [piece, *sines])
+    page.reload()
+    expect(similar).to_have_attribute("data-state", "listed", timeout=30_000)
+    entries = similar.locator("li")
+    expect(entries).to_have_count(3)  # the world's sines: the only others with descriptors
+    assert sorted(entries.evaluate_all("es => es.map(e => e.dataset.id)")) == sorted(sines)
+    distances = [float(d) for d in similar.locator(".distance").all_inner_texts()]
+    assert distances == sorted(distances) and distances[0] > 0
+
+    sections = page.locator(".lane-sections")
+    expect(sections).to_have_attribute("data-ready", "true", timeout=30_000)
+    expect(sections.locator(".caption")).to_contain_text("120 BPM")
+    expect(sections.locator(".caption")).to_contain_text("4/4")
+    assert int(sections.locator("canvas").get_attribute("data-points") or 0) >= 2
+    bars, beats = page.locator(".lane-bars canvas"), page.locator(".lane-beats canvas")
+    expect(page.locator(".lane-beats")).to_have_attribute("data-ready", "true")
+    assert int(beats.get_attribute("data-points") or 0) == pytest.approx(64, abs=2)
+    assert int(bars.get_attribute("data-points") or 0) == pytest.approx(16, abs=1)
+    # Zoomed twice around the middle, [12, 20] s: the window is queried anew, its beats only.
+    page.click(".toolbar button[name=zoom-in]")
+    page.click(".toolbar button[name=zoom-in]")
+    expect(page.locator(".toolbar .range")).to_have_text("0:12.00 \N{EN DASH} 0:20.00")
+    expect(beats).to_have_attribute("data-points", re.compile("^1[5-7]$"))
+
+    link = entries.first.locator("a")  # opens that item
+    nearest, title = entries.first.get_attribute("data-id"), link.inner_text()
+    link.click()
+    expect(page.locator(".item h2")).to_have_text(title)
+    expect(page).to_have_url(re.compile(f"#item={nearest}$"))
     assert traffic.hosts() == {"127.0.0.1"}, traffic.urls
     assert traffic.errors == []
 

@@ -1,10 +1,12 @@
 /**
- * A typed timeside-gql client: items over HTTP with an API token, then a task run and followed
- * over a WebSocket (graphql-transport-ws) until it ends. The operations' result and variable
- * types are generated from schema.graphql (`npm run codegen`, into src/gql/).
+ * A typed timeside-gql client: items over HTTP with an API token, the items nearest to one,
+ * then a task run and followed over a WebSocket (graphql-transport-ws) until it ends. The
+ * operations' result and variable types are generated from schema.graphql (`npm run codegen`,
+ * into src/gql/).
  *
  *   npm ci && npm run build
  *   TIMESIDE_URL=http://127.0.0.1:8000 TIMESIDE_TOKEN=... node dist/client.js [task id]
+ *   TIMESIDE_URL=... TIMESIDE_TOKEN=... node dist/client.js --similar <item id>
  */
 
 import type { ResultOf, TypedDocumentNode } from "@graphql-typed-document-node/core";
@@ -19,6 +21,15 @@ const Items = graphql(`
     items(first: 20, filter: { search: $search }) {
       totalCount
       nodes { id title audioDuration }
+    }
+  }
+`);
+
+const Similar = graphql(`
+  query ClientSimilar($id: UUID!) {
+    item(id: $id) {
+      title
+      similar(first: 10, by: ALL) { edges { distance node { id title } } }
     }
   }
 `);
@@ -81,7 +92,25 @@ async function follow(taskId: string): Promise<string> {
   return status;
 }
 
-async function main(taskId: string | undefined): Promise<number> {
+/** Print the items nearest to one, with their descriptor distance. */
+async function similar(itemId: string): Promise<number> {
+  const { item } = await request(Similar, { id: itemId });
+  if (!item) {
+    console.log("no such item");
+    return 1;
+  }
+  if (!item.similar) {
+    console.log(`${item.title}: no descriptors yet (run the similarity_descriptors preset)`);
+    return 0;
+  }
+  console.log(`nearest to ${item.title}`);
+  for (const { distance, node } of item.similar.edges) console.log(`  ${distance.toFixed(3)}  ${node.id}  ${node.title}`);
+  return 0;
+}
+
+async function main(args: string[]): Promise<number> {
+  if (args[0] === "--similar" && args[1]) return similar(args[1]);
+  const taskId = args[0];
   const { items } = await request(Items, { search: null });
   console.log(`${items.totalCount} items`);
   for (const item of items.nodes) console.log(`  ${item.id}  ${item.title}`);
@@ -96,4 +125,4 @@ async function main(taskId: string | undefined): Promise<number> {
   return status === "DONE" ? 0 : 1;
 }
 
-process.exitCode = await main(process.argv[2]);
+process.exitCode = await main(process.argv.slice(2));
