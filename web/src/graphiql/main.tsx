@@ -20,29 +20,22 @@ import { authHeaders, connectionParams, getToken, setToken, wsUrl } from "../tok
 
 const DEFAULT_QUERY = `# The API token above is sent as "Authorization: Bearer <token>" and,
 # for subscriptions, in the WebSocket's connection_init payload.
+# audioAnalysis (the structure) is null until an audio_analysis result is done; similar (the
+# nearest items by descriptor distance) until a similarity_descriptors result is.
 query Items {
   me { username }
   items(first: 10) {
     totalCount
-    nodes { id title artist audioDuration }
-  }
-}
-
-# Structure (null until an audio_analysis result is done) and the nearest items by
-# descriptor distance (null until a similarity_descriptors result is done).
-query StructureAndSimilar {
-  items(first: 3) {
     nodes {
-      title
+      id title artist audioDuration
       audioAnalysis(start: 0, stop: 30) {
-        track { tempo keyName mode timeSignature timeSignatureConfidence }
+        track { tempo keyName mode timeSignature }
         sections { start duration label confidence }
         bars { start }
         beats { start confidence }
       }
       similar(first: 5, by: ALL) {
         edges { distance node { id title } }
-        pageInfo { hasNextPage endCursor }
       }
     }
   }

@@ -12,6 +12,8 @@ import type { Item, View } from "./types";
 
 const MIN_WINDOW_S = 0.05;
 const INGESTING = new Set(["PENDING", "RUNNING"]);
+/** Results whose global values the page shows its own way (similar items, the sections' caption). */
+const SHOWN_ELSEWHERE = new Set(["similarity_descriptors", "audio_analysis"]);
 
 export interface ItemView {
   element: HTMLElement;
@@ -143,7 +145,7 @@ export function itemView(id: string): ItemView {
         ),
       ),
     );
-    const globals = item.results.flatMap((result) =>
+    const globals = item.results.filter((r) => !SHOWN_ELSEWHERE.has(r.preset.processor.pid)).flatMap((result) =>
       (result.outputs ?? [])
         .filter((o) => o.timeMode === "global" && o.value !== null)
         .map((o) => h("li", {}, `${o.name}: ${JSON.stringify(o.value)}${o.unit ? ` ${o.unit}` : ""}`)),

@@ -14,7 +14,7 @@ export interface SimilarList {
 
 export function similarList(itemId: string): SimilarList {
   const list = h("ol", {});
-  const note = h("p", { class: "meta" });
+  const note = h("p", { class: "note" });
   const element = h("section", { class: "similar" }, h("h3", {}, "Similar items"), note, list);
 
   async function reload(): Promise<void> {
