@@ -1,7 +1,7 @@
 """Load benchmark: many concurrent API clients against real server processes (loopback only).
 
-    python bench/bench_load.py [--embedded] [--clients 100 --duration 60 --subscriptions 20]
-                               [--items 100] [--serve-workers 1] [--job-workers 2]
+    PYTHONPATH=src python bench/bench_load.py [--embedded] [--clients 100 --duration 60]
+        [--subscriptions 20] [--items 100] [--serve-workers 1] [--job-workers 2]
 
 Production mode (default): a fresh PostgreSQL database on 127.0.0.1:5432 (user postgres, trust;
 dropped at the end), Redis 127.0.0.1:6379 database 13 under a key prefix of its own (deleted at
