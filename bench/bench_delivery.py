@@ -25,12 +25,12 @@ import uvicorn
 from bench_core import machine, write_synthetic
 from sqlmodel import Session
 
-from timeside_gql.api.app import create_app
 from timeside_gql.db import models as m
 from timeside_gql.db.engine import create_engine
 from timeside_gql.db.migrate import upgrade
-from timeside_gql.media import intake
+from timeside_gql.http.app import create_app
 from timeside_gql.settings import Settings
+from timeside_gql.storage import intake
 
 RANGE_BYTES = 256 * 1024
 

@@ -29,7 +29,6 @@ from bench_core import write_synthetic
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from timeside_gql.api.app import create_app
 from timeside_gql.core import hdf5, pipeline, series
 from timeside_gql.core.params import parameters_hash, validate_parameters
 from timeside_gql.core.registry import all_processors
@@ -38,6 +37,7 @@ from timeside_gql.db import models as m
 from timeside_gql.db.engine import create_engine
 from timeside_gql.db.migrate import upgrade
 from timeside_gql.db.processors import sync_processors
+from timeside_gql.http.app import create_app
 from timeside_gql.jobs.results import store_outcome, upsert_results
 from timeside_gql.settings import Settings
 

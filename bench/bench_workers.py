@@ -210,13 +210,13 @@ def run_to_end(task_id: uuid.UUID) -> tuple[float, float]:
 
     from timeside_gql.db.engine import session_scope
     from timeside_gql.db.models import Job, Task
-    from timeside_gql.jobs import service
     from timeside_gql.jobs.config import get_engine
+    from timeside_gql.services.tasks import start
 
     engine = get_engine()
     started = time.perf_counter()
     with session_scope(engine) as session:
-        service.run_task(session, task_id)
+        start(session, task_id)
     while True:
         with session_scope(engine) as session:
             task = session.get(Task, task_id)

@@ -15,8 +15,8 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from tests.db import factories
-from timeside_gql.api.app import create_app
 from timeside_gql.db import auth
+from timeside_gql.http.app import create_app
 from timeside_gql.settings import Settings
 
 USERS = {"alice": False, "bob": False, "admin": True}

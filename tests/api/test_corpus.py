@@ -14,12 +14,13 @@ from sqlmodel import Session, select
 
 from tests.api.conftest import Api
 from tests.db import factories as f
-from timeside_gql.api.errors import InvalidInput
-from timeside_gql.api.mutations.annotations import AnnotationInput, create_annotation
 from timeside_gql.db import models as m
 from timeside_gql.db.engine import session_scope
 from timeside_gql.db.selections import add_child
 from timeside_gql.db.visibility import Viewer
+from timeside_gql.services.annotations import create_annotation
+from timeside_gql.services.errors import InvalidInput
+from timeside_gql.services.inputs import AnnotationFields as AnnotationInput
 
 ITEM = """mutation($input: ItemInput!) { createItem(input: $input) { ... on Item { id } } }"""
 TRACK = """mutation($item: UUID!, $input: AnnotationTrackInput!) {

@@ -23,7 +23,7 @@ from timeside_gql.core.labels import FORMATS
 from timeside_gql.core.results import AnalyzerResult, DataObject, IdMetadata, LabelMetadata
 from timeside_gql.db import models as m
 from timeside_gql.db.visibility import Viewer
-from timeside_gql.media.signing import sign
+from timeside_gql.services.signing import sign
 
 # Exact in binary, in ms and in frames at 8 kHz; 2.0-3.0 overlaps 1.0-2.5.
 SPANS = [(0.0, 1.0, "intro"), (1.0, 2.5, "verse, A"), (2.0, 3.0, "chœur"), (3.5, 3.5, "")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.api.conftest import Api
-from timeside_gql.api.app import MAX_JSON_BODY
+from timeside_gql.http.app import MAX_JSON_BODY
 
 
 def test_json_body_over_the_limit_is_refused(api: Api) -> None:

@@ -13,9 +13,9 @@ from starlette.testclient import TestClient
 from tests.db import factories
 from tests.jobs.test_graphql_inprocess import RUN, follow, post
 from tests.jobs.world import build_world, expected_peak_db
-from timeside_gql.api.app import create_app
 from timeside_gql.core import hdf5
 from timeside_gql.db.models import Result, Task
+from timeside_gql.http.app import create_app
 
 ANALYSIS = """mutation($preset: UUID!) {
   createAnalysis(input: {title: "RMS", presetId: $preset, outputId: "level.rms"}) {

@@ -13,19 +13,21 @@ from starlette.testclient import TestClient
 
 from tests.jobs.conftest import events_until_end
 from tests.jobs.world import build_world, expected_peak_db, snapshot
-from timeside_gql.api.app import create_app
 from timeside_gql.core import hdf5, pipeline
 from timeside_gql.db.engine import session_scope
 from timeside_gql.db.models import Item, JobStatus, Result, ResultStatus, Task, TaskStatus
-from timeside_gql.jobs import execution, lifecycle, service
+from timeside_gql.db.visibility import SYSTEM
+from timeside_gql.http.app import create_app
+from timeside_gql.jobs import execution, lifecycle
 from timeside_gql.jobs.broker import build_broker, set_broker
 from timeside_gql.jobs.results import claim_results, store_outcome
-from timeside_gql.media import intake
+from timeside_gql.services import tasks
+from timeside_gql.storage import intake
 
 
 def run(engine, task_id) -> None:
     with session_scope(engine) as session:
-        service.run_task(session, task_id)
+        tasks.run_task(session, SYSTEM, task_id)
 
 
 async def test_selection_task_runs_every_preset_once_per_item(embedded, engine, data_dir):
@@ -95,14 +97,14 @@ def test_cancel_stops_the_running_job_and_the_queued_ones(runtime, settings, eng
     computes; its pipeline checks for cancellation before the first block and gives up."""
     world = build_world(engine, data_dir, failing=False)
     with session_scope(engine) as session:
-        service.run_task(session, world.task_id)
+        tasks.run_task(session, SYSTEM, world.task_id)
     job_ids: list = []
     execution.fan_out(world.task_id, enqueue=job_ids.append)
     with session_scope(engine) as session:
         running = lifecycle.claim_job(session, job_ids[0], max_attempts=3)
         plan = execution.plan_job(session, running)
     with session_scope(engine) as session:
-        service.cancel_task(session, world.task_id)
+        tasks.cancel_task(session, SYSTEM, world.task_id)
 
     with pytest.raises(execution.JobError, match="cancelled"):
         execution.compute(plan, engine=engine, settings=settings)
@@ -123,7 +125,7 @@ def test_a_job_planned_before_its_item_got_new_audio_records_nothing(
     (no result of the old audio, nor a failure of it, stands for the new audio)."""
     world = build_world(engine, data_dir, failing=False, pids=("level",))
     with session_scope(engine) as session:
-        service.run_task(session, world.task_id)
+        tasks.run_task(session, SYSTEM, world.task_id)
     job_ids: list = []
     execution.fan_out(world.task_id, enqueue=job_ids.append)
     with session_scope(engine) as session:
@@ -183,7 +185,7 @@ def test_a_job_over_its_time_limit_fails_without_retry(runtime, settings, engine
     worker.start()
     try:
         with session_scope(engine) as session:
-            service.run_task(session, world.task_id)
+            tasks.run_task(session, SYSTEM, world.task_id)
         deadline = time.monotonic() + 60
         while snapshot(engine, world.task_id)[0].status != TaskStatus.FAILED:
             assert time.monotonic() < deadline
@@ -211,8 +213,8 @@ async def test_two_tasks_wanting_the_same_results_compute_them_once(embedded, en
     ]
     await asyncio.sleep(0)
     with session_scope(engine) as session:
-        service.run_task(session, world.task_id)
-        service.run_task(session, twin.id)
+        tasks.run_task(session, SYSTEM, world.task_id)
+        tasks.run_task(session, SYSTEM, twin.id)
     events = [event for done in await asyncio.gather(*listening) for event in done]
 
     results = [e for e in events if e["type"] == "result"]
@@ -229,7 +231,7 @@ async def test_the_same_audio_under_two_items_is_computed_once(runtime, settings
 
     def drive() -> None:  # the jobs one after the other, as one worker thread would
         with session_scope(engine) as session:
-            service.run_task(session, world.task_id)
+            tasks.run_task(session, SYSTEM, world.task_id)
         job_ids: list = []
         execution.fan_out(world.task_id, enqueue=job_ids.append)
         for job_id in job_ids:
@@ -259,7 +261,7 @@ def test_an_item_deleted_mid_job_leaves_no_result_files(runtime, settings, engin
         engine, data_dir, amplitudes=(0.5,), failing=False, pids=("level", "waveform_simple")
     )
     with session_scope(engine) as session:
-        service.run_task(session, world.task_id)
+        tasks.run_task(session, SYSTEM, world.task_id)
     [job_id] = _fanned_out(world.task_id)
     with session_scope(engine) as session:
         plan = execution.plan_job(session, lifecycle.claim_job(session, job_id, max_attempts=3))

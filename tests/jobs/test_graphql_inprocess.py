@@ -13,8 +13,8 @@ from starlette.testclient import TestClient
 
 from tests.db import factories
 from tests.jobs.world import build_world, snapshot
-from timeside_gql.api.app import create_app
 from timeside_gql.db.models import TaskStatus
+from timeside_gql.http.app import create_app
 from timeside_gql.jobs.events import get_bus, task_channel
 
 PAYLOAD = "__typename ... on Task { id status } ... on Error { message }"

@@ -18,10 +18,10 @@ from sqlmodel import Session
 from timeside_gql.db.models import Item, Result
 from timeside_gql.db.presets import default_preset
 from timeside_gql.db.visibility import Viewer
-from timeside_gql.media import intake
-from timeside_gql.media.derived import ensure_result
-from timeside_gql.media.signing import signed_url
+from timeside_gql.services.signing import signed_url
+from timeside_gql.services.transcodes import ensure_result
 from timeside_gql.settings import Settings
+from timeside_gql.storage import intake
 
 SAMPLERATE = 44100
 SECONDS = 3.0

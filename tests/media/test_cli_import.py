@@ -19,6 +19,7 @@ from timeside_gql.db.models import IngestStatus, Item, Result, ResultStatus, Sel
 from timeside_gql.db.providers import sync_providers
 from timeside_gql.db.selections import all_item_ids
 from timeside_gql.settings import Settings
+from timeside_gql.storage.providers import all_providers
 
 __all__ = ["intake_settings"]  # the fixture `settings`
 
@@ -33,7 +34,7 @@ def allow_local_web(monkeypatch: pytest.MonkeyPatch) -> None:
 def alice(engine: Engine) -> User:
     with Session(engine, expire_on_commit=False) as session:
         user = factories.user(session, "alice")
-        sync_providers(session)
+        sync_providers(session, all_providers())
         session.commit()
     return user
 

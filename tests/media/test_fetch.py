@@ -12,10 +12,10 @@ import pytest
 
 from tests.media.fakes import FakeWeb
 from timeside_gql.core.decode import probe
-from timeside_gql.media import fetch
-from timeside_gql.media.errors import DownloadError, UnsafeURL
-from timeside_gql.media.fetch import Fetcher
 from timeside_gql.settings import Settings
+from timeside_gql.storage import fetch
+from timeside_gql.storage.errors import DownloadError, UnsafeURL
+from timeside_gql.storage.fetch import Fetcher
 
 MiB = 2**20
 

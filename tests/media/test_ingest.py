@@ -24,13 +24,13 @@ from tests.media.intake_world import (
     upload,
     wait_ingested,
 )
-from timeside_gql.api.app import create_app
 from timeside_gql.db.models import IngestStatus, Item, Result, ResultStatus
-from timeside_gql.jobs import ingest
+from timeside_gql.http.app import create_app
 from timeside_gql.jobs.events import EventBus, item_channel
-from timeside_gql.media import intake
-from timeside_gql.media.providers import Metadata
+from timeside_gql.services import items
 from timeside_gql.settings import Settings
+from timeside_gql.storage import intake
+from timeside_gql.storage.providers import Metadata
 
 __all__ = ["embedded_runtime", "intake_settings"]  # the fixtures `embedded` and `settings`
 
@@ -131,8 +131,8 @@ def test_undecodable_source_is_recorded_failed(
         item = Item(title="broken", source_file="media/broken.wav")
         nothing = Item(title="no source")
         session.add_all([item, nothing])
-        ingest.request_ingest(session, item)
-        ingest.request_ingest(session, nothing)
+        items.request_ingest(session, item)
+        items.request_ingest(session, nothing)
         session.commit()
     failed = wait_ingested(engine, item.id)
     assert failed.ingest_status == IngestStatus.FAILED
@@ -206,7 +206,7 @@ def test_serve_resumes_ingests_a_stopped_process_left_pending(
     with Session(engine, expire_on_commit=False) as session:
         item = Item(title="left behind")
         session.add(item)
-        ingest.attach_source(session, item, stored, settings=settings, send=False)
+        items.attach_source(session, item, stored, settings=settings, send=False)
         session.commit()
     with Session(engine) as session:
         assert session.get(Item, item.id).ingest_status == IngestStatus.PENDING  # type: ignore[union-attr]

@@ -16,6 +16,7 @@ from tests.media.intake_world import embedded_runtime, intake_settings, wait_ing
 from timeside_gql.db.models import IngestStatus, Item, Provider, Result, ResultStatus
 from timeside_gql.db.providers import sync_providers
 from timeside_gql.settings import Settings
+from timeside_gql.storage.providers import all_providers
 
 CREATE = """mutation($input: ItemInput!) { createItem(input: $input) {
   __typename ... on Item { id title } ... on Error { message } } }"""
@@ -39,7 +40,7 @@ def provider_env(
 def providers(engine: Engine) -> dict[str, str]:
     """Provider row ids by pid (the app's lifespan syncs them; these clients skip it)."""
     with Session(engine) as session:
-        ids = {row.pid: str(row.id) for row in sync_providers(session)}
+        ids = {row.pid: str(row.id) for row in sync_providers(session, all_providers())}
         session.commit()
     return ids
 

@@ -12,17 +12,17 @@ from tests.media.fakes import FakeWeb
 from timeside_gql.core.decode import probe
 from timeside_gql.db.models import Provider as ProviderRow
 from timeside_gql.db.providers import sync_providers
-from timeside_gql.media.errors import DownloadError, NoSourceAccess, UnknownSource, UnsafeURL
-from timeside_gql.media.fetch import Fetcher
-from timeside_gql.media.providers import (
+from timeside_gql.storage.errors import DownloadError, NoSourceAccess, UnknownSource, UnsafeURL
+from timeside_gql.storage.fetch import Fetcher
+from timeside_gql.storage.providers import (
     Metadata,
     SourceRef,
     all_providers,
     get_provider,
     resolve,
 )
-from timeside_gql.media.providers.youtube import metadata_from_info
-from timeside_gql.media.ytdlp import ytdlp_download, ytdlp_info
+from timeside_gql.storage.providers.youtube import metadata_from_info
+from timeside_gql.storage.ytdlp import ytdlp_download, ytdlp_info
 
 YT = "dQw4w9WgXcQ"
 
@@ -263,9 +263,9 @@ def test_the_youtube_provider_runs_only_the_youtube_extractor(
 def test_sync_creates_rows_and_is_idempotent(session: Session) -> None:
     session.add(ProviderRow(pid="legacy", name="kept"))
     session.commit()
-    first = {row.pid: row.id for row in sync_providers(session)}
+    first = {row.pid: row.id for row in sync_providers(session, all_providers())}
     session.commit()
-    second = {row.pid: row.id for row in sync_providers(session)}
+    second = {row.pid: row.id for row in sync_providers(session, all_providers())}
     session.commit()
     assert first == second
     rows = {row.pid: row for row in session.exec(select(ProviderRow))}

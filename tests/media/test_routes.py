@@ -25,7 +25,6 @@ from starlette.websockets import WebSocket
 
 from tests.api.conftest import Api
 from tests.media.delivery import SECONDS, World, add_item, compute, path_of, signed
-from timeside_gql.api.app import create_app
 from timeside_gql.api.types.media_urls import base_url
 from timeside_gql.core import serialize
 from timeside_gql.core.decode import load, open_blocks
@@ -33,8 +32,9 @@ from timeside_gql.core.encoders import FORMATS, EncodeSettings, encode_chunks
 from timeside_gql.db.models import Result, ResultStatus, User
 from timeside_gql.db.presets import default_preset
 from timeside_gql.db.visibility import Viewer
+from timeside_gql.http.app import create_app
 from timeside_gql.jobs import execution
-from timeside_gql.media.signing import sign
+from timeside_gql.services.signing import sign
 from timeside_gql.settings import Settings
 
 

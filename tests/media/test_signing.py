@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from timeside_gql.db.visibility import ANONYMOUS, Viewer
-from timeside_gql.media.signing import InvalidSignature, sign, signed_url, verify
+from timeside_gql.services.signing import InvalidSignature, sign, signed_url, verify
 from timeside_gql.settings import Settings
 
 PATH = "/media/items/5b0c2f8e-7a35-4a8f-9f1e-0d8d1f6b2c11/source"

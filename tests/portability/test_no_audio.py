@@ -10,7 +10,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from tests.portability.world import Instance, files, rows
-from timeside_gql.api.app import create_app
+from timeside_gql.http.app import create_app
 from timeside_gql.portability.closure import DumpOptions
 from timeside_gql.portability.dump import dump
 from timeside_gql.portability.load import load

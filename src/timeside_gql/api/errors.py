@@ -1,9 +1,10 @@
 """Failures the API reports, and how each reaches the client.
 
 Expected failures of a mutation (bad input, unknown id, not allowed, cycle) are raised as
-:class:`ApiError` by the write code and returned as a member of the mutation's payload union, so
-clients branch on ``__typename`` instead of parsing messages. Failures of a query that are the
-client's fault raise :class:`ClientError`: it keeps its message when everything else is masked.
+``services.errors.ServiceError`` by the services and returned as a member of the mutation's
+payload union, so clients branch on ``__typename`` instead of parsing messages. Failures of a
+query that are the client's fault raise :class:`ClientError`: it keeps its message when
+everything else is masked.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 from uuid import UUID
 
 import strawberry
+
+from timeside_gql.services import errors as services
+from timeside_gql.services.errors import ServiceError
 
 
 class ClientError(Exception):
@@ -70,64 +74,25 @@ class MediaRefusedError(Error):
     )
 
 
-class ApiError(Exception):
-    """An expected failure of a write; ``to_graphql`` gives its payload member."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def to_graphql(self) -> Error:
-        raise NotImplementedError
-
-
-class InvalidInput(ApiError):
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-    def to_graphql(self) -> Error:
-        return ValidationError(message=self.message, field=self.field)
-
-
-class NotFound(ApiError):
-    def __init__(self, kind: str, id: UUID | None) -> None:
-        super().__init__(f"{kind} {id} not found")
-        self.id = id
-
-    def to_graphql(self) -> Error:
-        return NotFoundError(message=self.message, id=self.id)
-
-
-class Forbidden(ApiError):
-    def to_graphql(self) -> Error:
-        return PermissionDenied(message=self.message)
-
-
-class CycleRefused(ApiError):
-    def to_graphql(self) -> Error:
-        return CycleError(message=self.message)
-
-
-class Conflict(ApiError):
-    def to_graphql(self) -> Error:
-        return ConflictError(message=self.message)
-
-
-class BadCredentials(ApiError):
-    def to_graphql(self) -> Error:
-        return AuthenticationError(message=self.message)
-
-
-class MediaRefused(ApiError):
-    """A ``media.errors.MediaError``; ``reason`` is its class name."""
-
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-    def to_graphql(self) -> Error:
-        return MediaRefusedError(message=self.message, reason=self.reason)
+def to_graphql(error: ServiceError) -> Error:
+    """The payload member a service failure is returned as."""
+    match error:
+        case services.InvalidInput():
+            return ValidationError(message=error.message, field=error.field)
+        case services.NotFound():
+            return NotFoundError(message=error.message, id=error.id)
+        case services.Forbidden():
+            return PermissionDenied(message=error.message)
+        case services.CycleRefused():
+            return CycleError(message=error.message)
+        case services.Conflict():
+            return ConflictError(message=error.message)
+        case services.BadCredentials():
+            return AuthenticationError(message=error.message)
+        case services.MediaRefused():
+            return MediaRefusedError(message=error.message, reason=error.reason)
+        case _:
+            return ValidationError(message=error.message)
 
 
 ERROR_TYPES = (

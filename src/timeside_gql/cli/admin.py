@@ -21,6 +21,7 @@ from timeside_gql.db.processors import sync_from_registry
 from timeside_gql.db.providers import sync_providers
 from timeside_gql.db.types import utcnow
 from timeside_gql.settings import get_settings
+from timeside_gql.storage.providers import all_providers
 
 
 def register(subparsers: Any) -> None:
@@ -61,7 +62,7 @@ def run_migrate(args: argparse.Namespace) -> int:
     try:
         with session_scope(engine) as session:
             synced = sync_from_registry(session)
-            providers = sync_providers(session)
+            providers = sync_providers(session, all_providers())
     finally:
         engine.dispose()
     print(

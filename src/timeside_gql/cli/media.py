@@ -24,13 +24,18 @@ from sqlmodel import Session, select
 from timeside_gql.db.auth import get_user
 from timeside_gql.db.engine import create_engine, session_scope
 from timeside_gql.db.errors import DataError
-from timeside_gql.db.models import IngestStatus, Item, Provider, Selection, SelectionItem
+from timeside_gql.db.models import IngestStatus, Item, Selection, SelectionItem
+from timeside_gql.db.providers import provider_id
+from timeside_gql.db.visibility import SYSTEM, Viewer
 from timeside_gql.jobs import ingest
 from timeside_gql.jobs.config import configure
-from timeside_gql.media import intake
-from timeside_gql.media.errors import MediaError
-from timeside_gql.media.providers import resolve
+from timeside_gql.services import items, selections
+from timeside_gql.services.errors import ServiceError
+from timeside_gql.services.inputs import ItemFields, SelectionFields
 from timeside_gql.settings import Settings, get_settings
+from timeside_gql.storage import intake
+from timeside_gql.storage.errors import MediaError
+from timeside_gql.storage.providers import resolve
 
 EMBEDDED_NOTE = (
     "Each item is then ingested (hash, probe, waveform; downloads for URLs): by the workers when "
@@ -95,9 +100,9 @@ class Report:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Who owns the new items and where they go."""
+    """Who creates the new items (a user, or the instance itself) and where they go."""
 
-    author_id: uuid.UUID | None
+    viewer: Viewer
     is_public: bool
     selection_id: uuid.UUID | None
 
@@ -112,8 +117,11 @@ def run_import(args: argparse.Namespace) -> int:
     def create(session: Session, path: Path, target: Target, settings: Settings) -> uuid.UUID:
         stored = intake.store_file(settings, path)
         with intake.removed_on_failure(settings, stored):
-            item = _new_item(session, target, title=path.stem)
-            ingest.attach_source(session, item, stored, settings=settings, send=_send(settings))
+            data = ItemFields(title=path.stem, is_public=target.is_public)
+            send = _send(settings)
+            item = items.create_item_with_file(
+                session, target.viewer, data, stored, settings, send=send
+            )
             return item.id
 
     return _run(args, paths, create, label=lambda path: path.name)
@@ -128,14 +136,12 @@ def run_import_urls(args: argparse.Namespace) -> int:
 
     def create(session: Session, entry: dict[str, Any], target: Target, settings: Settings) -> Any:
         ref = resolve(entry.get("source_url"), **_provider_args(entry))
-        item = _new_item(session, target, **{k: entry[k] for k in URL_FIELDS if entry.get(k)})
-        item.source_url = entry.get("source_url") or ref.url
-        item.external_id = item.external_id or ref.external_id
-        item.provider_id = session.exec(
-            select(Provider.id).where(Provider.pid == ref.provider)
-        ).first()
-        ingest.request_ingest(session, item, send=_send(settings))
-        return item.id
+        fields = {k: entry[k] for k in URL_FIELDS if entry.get(k)}
+        fields["source_url"] = entry.get("source_url") or ref.url
+        fields["external_id"] = fields.get("external_id") or ref.external_id
+        fields["provider_id"] = provider_id(session, ref.provider)
+        data = ItemFields(**fields, is_public=target.is_public)
+        return items.create_item(session, target.viewer, data, send=_send(settings)).id
 
     return _run(args, entries, create, label=lambda e: e.get("source_url") or e.get("external_id"))
 
@@ -191,7 +197,7 @@ def _create_one(
             item_id = create(session, source, target, settings)
             if target.selection_id is not None:
                 session.add(SelectionItem(selection_id=target.selection_id, item_id=item_id))
-    except (MediaError, OSError) as error:
+    except (MediaError, ServiceError, OSError) as error:
         console.print(f"skipped {label(source)}: {error}")
         report.skipped.append(str(label(source)))
         return
@@ -237,28 +243,19 @@ def _progress(console: Console) -> Progress:
 
 
 def _target(session: Session, args: argparse.Namespace) -> Target:
-    author_id = get_user(session, args.user).id if args.user else None
-    selection_id = _selection(session, args.selection, author_id) if args.selection else None
-    return Target(author_id, not args.private, selection_id)
+    viewer = Viewer.of(get_user(session, args.user)) if args.user else SYSTEM
+    selection_id = _selection(session, args.selection, viewer) if args.selection else None
+    return Target(viewer, not args.private, selection_id)
 
 
-def _selection(session: Session, title: str, author_id: uuid.UUID | None) -> uuid.UUID:
+def _selection(session: Session, title: str, viewer: Viewer) -> uuid.UUID:
     """The selection of that title (the author's own first), created when missing."""
     query = select(Selection).where(Selection.title == title)
-    found = sorted(session.exec(query), key=lambda s: (s.author_id != author_id, s.created_at))
+    mine = viewer.user_id
+    found = sorted(session.exec(query), key=lambda s: (s.author_id != mine, s.created_at))
     if found:
         return found[0].id
-    selection = Selection(title=title, author_id=author_id)
-    session.add(selection)
-    session.flush()
-    return selection.id
-
-
-def _new_item(session: Session, target: Target, **fields: Any) -> Item:
-    item = Item(author_id=target.author_id, is_public=target.is_public, **fields)
-    session.add(item)
-    session.flush()
-    return item
+    return selections.create_selection(session, viewer, SelectionFields(title=title)).id
 
 
 # ---------------------------------------------------------------------------------------------

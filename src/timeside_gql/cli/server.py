@@ -29,7 +29,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     uvicorn.run(
-        "timeside_gql.api.app:create_app",
+        "timeside_gql.http.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 
 from timeside_gql.db.errors import DeleteRefusedError
-from timeside_gql.db.files import remove_after_commit
+from timeside_gql.db.hooks import remove_after_commit
 from timeside_gql.db.models import (
     Analysis,
     Entity,

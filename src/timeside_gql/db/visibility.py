@@ -39,6 +39,8 @@ class Viewer:
 
 
 ANONYMOUS = Viewer()
+#: The instance itself (the CLI acting without a user): sees everything, authors nothing.
+SYSTEM = Viewer(is_admin=True)
 
 
 def _shareable(model: type[m.Shareable], viewer: Viewer) -> ColumnElement[bool]:

@@ -1,8 +1,7 @@
-"""The Dramatiq actors: thin, id-only messages around ``jobs.execution`` (and ``jobs.ingest``,
-imported here, declares ``ingest_item``).
+"""The Dramatiq actors: thin, id-only messages around ``jobs.execution`` and ``jobs.ingest``.
 
 Importing this module declares them on this process's broker (``jobs.broker``); the worker
-command points Dramatiq's CLI here.
+command points Dramatiq's CLI here, and ``services`` send them once their writes commit.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import uuid
 
 import dramatiq
 
-from timeside_gql.jobs import execution, ingest  # noqa: F401 - ingest declares ingest_item
+from timeside_gql.jobs import execution, ingest
 from timeside_gql.jobs.broker import JOBS_QUEUE, TASKS_QUEUE, get_broker
 from timeside_gql.jobs.config import job_settings
 
@@ -26,6 +25,10 @@ def _job_gave_up(job_id: str, *, error: str) -> None:
     execution.end_job(uuid.UUID(job_id), error=error)
 
 
+def _ingest_gave_up(item_id: str, *, error: str) -> None:
+    ingest.give_up(uuid.UUID(item_id), error=error)
+
+
 @dramatiq.actor(broker=broker, queue_name=TASKS_QUEUE, on_give_up=_task_gave_up)
 def fan_out_task(task_id: str) -> None:
     """pending task → one job message per item."""
@@ -36,3 +39,9 @@ def fan_out_task(task_id: str) -> None:
 def run_job(job_id: str) -> None:
     """Every preset of the task's experience on the job's item."""
     execution.run_job(uuid.UUID(job_id), settings=job_settings())
+
+
+@dramatiq.actor(broker=broker, queue_name=JOBS_QUEUE, on_give_up=_ingest_gave_up)
+def ingest_item(item_id: str) -> None:
+    """Download, probe and compute the waveform of one item."""
+    ingest.ingest(uuid.UUID(item_id), settings=job_settings())

@@ -1,7 +1,7 @@
 """Ingest: once an item has a source, make it audio the server knows, with its waveform.
 
-An item gets a source by upload (already stored and probed by ``media.intake``), by URL or by
-provider and id (downloaded here through ``media.providers``). The ``ingest_item`` actor then
+An item gets a source by upload (already stored and probed by ``storage.intake``), by URL or by
+provider and id (downloaded here through ``storage.providers``). The ``ingest_item`` actor then
 downloads when needed, probes when the item has no sha1 yet, and computes the waveform result
 (``waveform_analyzer``, default parameters) through the same cached, locked path as task jobs
 (``jobs.execution.compute``). Its state is ``items.ingest_status``; every change and the
@@ -20,24 +20,22 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import dramatiq
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from timeside_gql.core.decode import DecodeError, probe
 from timeside_gql.db.engine import session_scope
-from timeside_gql.db.models import IngestStatus, Item, Preset, Provider
+from timeside_gql.db.models import IngestStatus, Item, Preset
 from timeside_gql.db.presets import default_preset
-from timeside_gql.jobs.broker import JOBS_QUEUE, get_broker
-from timeside_gql.jobs.config import get_engine, job_settings
+from timeside_gql.db.providers import provider_id
+from timeside_gql.jobs.config import get_engine
 from timeside_gql.jobs.execution import CancelProbe, Hooks, JobError, JobPlan, compute, preset_run
 from timeside_gql.jobs.lifecycle import lock
 from timeside_gql.jobs.notify import Throttle, item_event, publish
-from timeside_gql.jobs.service import after_commit
-from timeside_gql.media import intake
-from timeside_gql.media.errors import MediaError, NoSourceAccess, NotAudio
-from timeside_gql.media.storage import source_path
 from timeside_gql.settings import Settings
+from timeside_gql.storage import intake
+from timeside_gql.storage.errors import MediaError, NoSourceAccess, NotAudio
+from timeside_gql.storage.files import source_path
 
 log = logging.getLogger(__name__)
 
@@ -47,31 +45,6 @@ ACTIVE = (IngestStatus.PENDING, IngestStatus.RUNNING)
 
 class Superseded(Exception):
     """The item's source changed (or the item went) while this ingest ran."""
-
-
-# ---------------------------------------------------------------------------------------------
-# What the API and the CLI call
-
-
-def request_ingest(session: Session, item: Item, *, send: bool = True) -> None:
-    """Mark the item's ingest pending; the message goes once the transaction commits.
-
-    ``send=False`` leaves the sending to the caller (the CLI runs ingests inline when embedded).
-    """
-    item.ingest_status, item.ingest_error = IngestStatus.PENDING, None
-    session.add(item)
-    item_id, event = item.id, item_event(item.id, IngestStatus.PENDING)
-    if send:
-        after_commit(session, lambda: ingest_item.send(str(item_id)))
-    after_commit(session, lambda: publish(event))
-
-
-def attach_source(
-    session: Session, item: Item, stored: intake.Stored, *, settings: Settings, send: bool = True
-) -> None:
-    """Give the item an accepted upload as its source (stale results go) and ingest it."""
-    intake.apply_source(session, item, stored, data_dir=settings.data_dir)
-    request_ingest(session, item, send=send)
 
 
 def has_remote_source(item: Item) -> bool:
@@ -85,22 +58,16 @@ def unfinished_ingests(session: Session) -> list[uuid.UUID]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The actor
+# What the ``ingest_item`` actor runs
 
 
-def _gave_up(item_id: str, *, error: str) -> None:
+def give_up(item_id: uuid.UUID, *, error: str) -> None:
     """Time limit or a bug: the ingest of whatever source the item has now is failed."""
-    engine, id = get_engine(), uuid.UUID(item_id)
+    engine = get_engine()
     with session_scope(engine) as session:
-        item = session.get(Item, id)
+        item = session.get(Item, item_id)
         source = item.source_file if item else None
-    finish(engine, id, error=error, source=source)
-
-
-@dramatiq.actor(broker=get_broker(), queue_name=JOBS_QUEUE, on_give_up=_gave_up)
-def ingest_item(item_id: str) -> None:
-    """Download, probe and compute the waveform of one item."""
-    ingest(uuid.UUID(item_id), settings=job_settings())
+    finish(engine, item_id, error=error, source=source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +136,8 @@ def _current(session: Session, item_id: uuid.UUID, source: str | None) -> Item:
 
 def _download(engine: Engine, settings: Settings, item_id: uuid.UUID) -> str:
     """Fetch the audio of a URL or provider source into the media dir; the new source_file."""
-    from timeside_gql.media import providers
-    from timeside_gql.media.fetch import Fetcher
+    from timeside_gql.storage import providers
+    from timeside_gql.storage.fetch import Fetcher
 
     with session_scope(engine) as session:
         item = session.get(Item, item_id)
@@ -188,7 +155,7 @@ def _download(engine: Engine, settings: Settings, item_id: uuid.UUID) -> str:
         item = _current(session, item_id, None)
         intake.fill_metadata(item, metadata)
         item.external_id = item.external_id or ref.external_id
-        item.provider_id = item.provider_id or _provider_id(session, ref.provider)
+        item.provider_id = item.provider_id or provider_id(session, ref.provider)
         session.add(item)
     if not provider.source_access:
         raise NoSourceAccess(f"{provider.name or ref.provider} gives metadata only, no audio")
@@ -201,10 +168,6 @@ def _download(engine: Engine, settings: Settings, item_id: uuid.UUID) -> str:
         intake.apply_source(session, item, stored, data_dir=settings.data_dir)
         item.ingest_status = IngestStatus.RUNNING
     return stored.source_file
-
-
-def _provider_id(session: Session, pid: str) -> uuid.UUID | None:
-    return session.exec(select(Provider.id).where(Provider.pid == pid)).first()
 
 
 def _probe(engine: Engine, settings: Settings, item_id: uuid.UUID, source: str) -> str:

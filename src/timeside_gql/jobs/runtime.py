@@ -69,7 +69,7 @@ def requeue_unfinished() -> None:
     for job_id in job_ids:
         actors.run_job.send(str(job_id))
     for item_id in item_ids:
-        ingest.ingest_item.send(str(item_id))
+        actors.ingest_item.send(str(item_id))
     if task_ids or job_ids or item_ids:
         log.info(
             "requeued %d tasks, %d jobs and %d ingests left unfinished",

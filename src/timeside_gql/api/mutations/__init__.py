@@ -11,8 +11,7 @@ from timeside_gql.api.mutations.catalog import CatalogMutations
 from timeside_gql.api.mutations.experiences import ExperienceMutations
 from timeside_gql.api.mutations.items import ItemMutations
 from timeside_gql.api.mutations.selections import SelectionMutations
-from timeside_gql.api.mutations.tasks import TaskMutations
-from timeside_gql.api.mutations.tasks_run import TaskRunMutations
+from timeside_gql.api.mutations.tasks import TaskMutations, TaskRunMutations
 
 
 @strawberry.type

@@ -1,7 +1,7 @@
 """URL fields of items and results: where a player or a page fetches audio, files and pictures.
 
 ``<audio>`` and ``<img>`` cannot send an Authorization header, so each URL carries a fresh
-signature for the viewer who asked (media.signing); it stays valid TIMESIDE_MEDIA_URL_TTL_S
+signature for the viewer who asked (services.signing); it stays valid TIMESIDE_MEDIA_URL_TTL_S
 seconds. The URLs are absolute, built on the request's base URL, so a page on another origin
 can use them too. A field is null when there is nothing to fetch (no audio yet, result not
 done, no file in that format).
@@ -21,7 +21,7 @@ from strawberry import Info
 
 from timeside_gql.core.encoders import FORMATS
 from timeside_gql.db.models import ResultStatus
-from timeside_gql.media.signing import signed_url
+from timeside_gql.services.signing import signed_url
 
 _HTTP_OF = {"ws": "http", "wss": "https"}
 

@@ -34,8 +34,8 @@ from timeside_gql.core import series as core
 from timeside_gql.core.analyzers.waveform import Waveform as WaveformAnalyzer
 from timeside_gql.core.results import AnalyzerResult
 from timeside_gql.db import models as m
-from timeside_gql.media.storage import result_path
 from timeside_gql.settings import Settings
+from timeside_gql.storage.files import result_path
 
 T = TypeVar("T")
 

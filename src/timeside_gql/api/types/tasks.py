@@ -111,7 +111,7 @@ class Result(Entity):
     )
     file_url = media_urls.field(media_urls.file_url)
     visual_url = media_urls.field(media_urls.visual_url)
-    export_url = media_urls.field(result_export_url)  # api/export_routes.py
+    export_url = media_urls.field(result_export_url)  # http/exports.py
 
     @strawberry.field
     async def item(self) -> Annotated[Item, _ITEMS]:

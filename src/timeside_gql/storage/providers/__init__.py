@@ -2,16 +2,16 @@
 
 Interface shared with intake (ingest) and the API: ``resolve`` turns what a user gave into a
 ``SourceRef``; ``get_provider(ref.provider)`` then gives metadata and downloads through a
-``timeside_gql.media.fetch.Fetcher`` (limits and SSRF checks).
+``timeside_gql.storage.fetch.Fetcher`` (limits and SSRF checks).
 """
 
 from __future__ import annotations
 
-from timeside_gql.media.errors import UnknownSource
-from timeside_gql.media.providers.base import Metadata, Provider, SourceRef, host_of
-from timeside_gql.media.providers.deezer import DeezerComplete, DeezerPreview
-from timeside_gql.media.providers.url import UrlProvider
-from timeside_gql.media.providers.youtube import YouTube
+from timeside_gql.storage.errors import UnknownSource
+from timeside_gql.storage.providers.base import Metadata, Provider, SourceRef, host_of
+from timeside_gql.storage.providers.deezer import DeezerComplete, DeezerPreview
+from timeside_gql.storage.providers.url import UrlProvider
+from timeside_gql.storage.providers.youtube import YouTube
 
 __all__ = ["Metadata", "Provider", "SourceRef", "all_providers", "get_provider", "resolve"]
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from timeside_gql.media.errors import DownloadError, UnknownSource
-from timeside_gql.media.providers.base import Metadata, Provider, SourceRef
+from timeside_gql.storage.errors import DownloadError, UnknownSource
+from timeside_gql.storage.providers.base import Metadata, Provider, SourceRef
 
 if TYPE_CHECKING:
-    from timeside_gql.media.fetch import Fetcher
+    from timeside_gql.storage.fetch import Fetcher
 
 # deezer.com/track/3135556, deezer.com/fr/track/3135556, deezer.com/en-gb/track/3135556/
 _NO_DATA = 800  # the API's error code for an id it does not know

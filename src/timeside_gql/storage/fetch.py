@@ -27,7 +27,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from timeside_gql.media.errors import DownloadError, UnsafeURL
+from timeside_gql.storage.errors import DownloadError, UnsafeURL
 
 if TYPE_CHECKING:
     from timeside_gql.settings import Settings

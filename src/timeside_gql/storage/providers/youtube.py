@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from timeside_gql.media.providers.base import Metadata, Provider, SourceRef
-from timeside_gql.media.ytdlp import ytdlp_download, ytdlp_info
+from timeside_gql.storage.providers.base import Metadata, Provider, SourceRef
+from timeside_gql.storage.ytdlp import ytdlp_download, ytdlp_info
 
 if TYPE_CHECKING:
-    from timeside_gql.media.fetch import Fetcher
+    from timeside_gql.storage.fetch import Fetcher
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 # Paths carrying the id as their second segment: /shorts/ID, /embed/ID, /live/ID, /v/ID.

@@ -6,10 +6,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from timeside_gql.media.providers.base import Metadata, Provider, SourceRef
+from timeside_gql.storage.providers.base import Metadata, Provider, SourceRef
 
 if TYPE_CHECKING:
-    from timeside_gql.media.fetch import Fetcher
+    from timeside_gql.storage.fetch import Fetcher
 
 
 class UrlProvider(Provider):

@@ -1,7 +1,7 @@
 """A Result as a file: its HDF5, a serialisation of it, its product (image, audio), a picture.
 
 Pure of HTTP: each function returns what to send (bytes or a file path and a content type) or
-raises Unavailable with a message listing what is available; media.routes turns that into
+raises Unavailable with a message listing what is available; http.media turns that into
 responses. Content types: HDF5 ``application/x-hdf5``, NPZ (a ZIP archive)
 ``application/zip``, YAML ``application/yaml`` (RFC 9512), the product's own type otherwise.
 """
@@ -22,7 +22,7 @@ from timeside_gql.core.graphers import RenderError, render
 from timeside_gql.core.graphers.base import png_bytes
 from timeside_gql.core.results import AnalyzerResult
 from timeside_gql.db.models import Result, ResultStatus
-from timeside_gql.media.storage import result_path
+from timeside_gql.storage.files import result_path
 
 MAX_WIDTH = 8192
 MAX_HEIGHT = 4096

@@ -1,6 +1,6 @@
 """Media over HTTP: an item's source and transcodes, a result's files and pictures.
 
-Every route authenticates with media.access (bearer token or signed URL) and answers 404 for
+Every route authenticates with http.auth (bearer token or signed URL) and answers 404 for
 what the viewer may not see. Files on disk go through Starlette's FileResponse, which serves
 HTTP Range (single and multiple ranges, suffix and open ranges, 416 with ``bytes */size``),
 HEAD and If-Range; the ETag is the item's sha1 or the result's cache key, so it changes exactly
@@ -29,10 +29,10 @@ from timeside_gql.core.decode import DecodeError
 from timeside_gql.core.encoders import EncodeError, get_format, transcode_chunks
 from timeside_gql.db import models as m
 from timeside_gql.db.visibility import Viewer
+from timeside_gql.http.access import get_visible, read_visible
+from timeside_gql.http.auth import app_services
 from timeside_gql.jobs.execution import JobError
-from timeside_gql.media import deliver
-from timeside_gql.media.access import app_services, get_visible, viewer_for_request
-from timeside_gql.media.derived import (
+from timeside_gql.services.transcodes import (
     ComputeFailed,
     NoAudio,
     cached_transcode,
@@ -40,7 +40,8 @@ from timeside_gql.media.derived import (
     source_file,
     transcode_result,
 )
-from timeside_gql.media.storage import result_path
+from timeside_gql.storage import deliver
+from timeside_gql.storage.files import result_path
 
 T = TypeVar("T")
 _UNSAFE = re.compile(r"[^\w\-]+")
@@ -63,18 +64,6 @@ def content_disposition(kind: str, filename: str) -> dict[str, str]:
         else f"{kind}; filename*=utf-8''{quoted}"
     )
     return {"content-disposition": value}
-
-
-async def read_visible(request: Request, load: Callable[[Session, Viewer], T]) -> T:
-    """Authenticate the request, then run ``load`` in a worker thread with a session."""
-    settings, sessions = app_services(request)
-    viewer = await viewer_for_request(request, settings, sessions)
-
-    def run() -> T:
-        with sessions() as session:
-            return load(session, viewer)
-
-    return await to_thread.run_sync(run)
 
 
 def _item(request: Request) -> Callable[[Session, Viewer], m.Item]:
@@ -253,7 +242,7 @@ async def result_visual(request: Request) -> Response:
 
 
 async def _deliver(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a media.deliver function in a thread; its errors become 404 and 400."""
+    """Run a storage.deliver function in a thread; its errors become 404 and 400."""
     try:
         return await to_thread.run_sync(lambda: func(*args, **kwargs))
     except deliver.Unavailable as exc:

@@ -23,22 +23,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from timeside_gql.api.context import bearer_token, viewer_for_token
-from timeside_gql.api.errors import ApiError, Forbidden, InvalidInput, NotFound
-from timeside_gql.api.mutations.base import fetch_owned
-from timeside_gql.api.mutations.items import (
-    ItemInput,
-    create_item_with_file,
-    replace_item_source,
-)
-from timeside_gql.api.permissions import require_user
 from timeside_gql.db import models as m
-from timeside_gql.db.errors import InvalidToken
 from timeside_gql.db.visibility import Viewer
-from timeside_gql.media import intake
-from timeside_gql.media.errors import MediaError, NotAudio, TooLarge
-from timeside_gql.media.storage import upload_limit
+from timeside_gql.http.auth import Unauthenticated, app_services, authenticate
+from timeside_gql.services import items
+from timeside_gql.services.errors import Forbidden, InvalidInput, NotFound, ServiceError
+from timeside_gql.services.inputs import ItemFields
 from timeside_gql.settings import Settings
+from timeside_gql.storage import intake
+from timeside_gql.storage.errors import MediaError, NotAudio, TooLarge
+from timeside_gql.storage.files import upload_limit
 
 STATUS = {NotAudio: 415, TooLarge: 413}
 API_STATUS = {NotFound: 404, Forbidden: 403, InvalidInput: 400}
@@ -88,17 +82,6 @@ def _item_json(item: m.Item) -> dict[str, Any]:
     return body
 
 
-async def _viewer(request: Request) -> Viewer:
-    token = bearer_token(request.headers.get("authorization"))
-    if token is None:
-        raise PermissionError("send the API token as Authorization: Bearer <token>")
-    try:
-        viewer = await viewer_for_token(request.app.state.sessions, token)
-    except InvalidToken as exc:
-        raise PermissionError(str(exc)) from exc
-    return viewer
-
-
 def _write(
     sessions: sessionmaker[Session], write: Callable[..., Any], viewer: Viewer, *args: Any
 ) -> Any:
@@ -112,12 +95,11 @@ async def _receive(
 ) -> JSONResponse:
     """Authenticate, ``check`` the rights before reading the body, stream it in, then run
     ``write``; a refused write leaves no file behind."""
-    settings: Settings = request.app.state.settings
-    sessions: sessionmaker[Session] = request.app.state.sessions
+    settings, sessions = app_services(request)
     try:
-        viewer = await _viewer(request)
-    except PermissionError as exc:
-        return _error(401, str(exc), "Unauthenticated")
+        viewer = (await authenticate(request, require_login=True)).viewer
+    except Unauthenticated as exc:
+        return _error(401, exc.detail, "Unauthenticated")
     if _declared_size(request) > upload_limit(settings):
         return _error(413, too_large(settings), "TooLarge")
     name = request.query_params.get("filename") or ""
@@ -129,17 +111,9 @@ async def _receive(
             item = await to_thread.run_sync(work)
     except MediaError as exc:
         return _error(STATUS.get(type(exc), 400), str(exc), type(exc).__name__)
-    except ApiError as exc:
+    except ServiceError as exc:
         return _error(API_STATUS.get(type(exc), 400), exc.message, type(exc).__name__)
     return JSONResponse(_item_json(item), status_code=201 if created else 200)
-
-
-def _may_create(session: Session, viewer: Viewer) -> None:
-    require_user(viewer)
-
-
-def _may_replace(item_id: uuid.UUID, session: Session, viewer: Viewer) -> None:
-    fetch_owned(session, viewer, m.Item, item_id)
 
 
 async def create(request: Request) -> JSONResponse:
@@ -148,8 +122,9 @@ async def create(request: Request) -> JSONResponse:
     fields: dict[str, Any] = {name: params[name] for name in TEXT_FIELDS if name in params}
     if "is_public" in params:
         fields["is_public"] = params["is_public"].lower() in {"1", "true", "yes"}
-    data = ItemInput(**fields)
-    return await _receive(request, _may_create, create_item_with_file, data, created=True)
+    data = ItemFields(**fields)
+    check, write = items.may_create, items.create_item_with_file
+    return await _receive(request, check, write, data, created=True)
 
 
 async def replace(request: Request) -> JSONResponse:
@@ -158,8 +133,8 @@ async def replace(request: Request) -> JSONResponse:
         item_id = uuid.UUID(request.path_params["id"])
     except ValueError:
         return _error(404, "no such item", "NotFound")
-    check = partial(_may_replace, item_id)
-    return await _receive(request, check, replace_item_source, item_id, created=False)
+    check = partial(items.may_replace_source, id=item_id)
+    return await _receive(request, check, items.replace_item_source, item_id, created=False)
 
 
 routes: list[BaseRoute] = [

@@ -23,9 +23,10 @@ from timeside_gql.core import labels as lb
 from timeside_gql.core.results import AnalyzerResult
 from timeside_gql.db import models as m
 from timeside_gql.db.visibility import Viewer
-from timeside_gql.media.access import app_services, get_visible
-from timeside_gql.media.routes import content_disposition, read_visible, safe_filename
-from timeside_gql.media.storage import result_path
+from timeside_gql.http.access import get_visible, read_visible
+from timeside_gql.http.auth import app_services
+from timeside_gql.http.media import content_disposition, safe_filename
+from timeside_gql.storage.files import result_path
 
 TIMED = ("event", "segment")
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
-from timeside_gql.media.errors import NoSourceAccess, UnknownSource
+from timeside_gql.storage.errors import NoSourceAccess, UnknownSource
 
 if TYPE_CHECKING:
-    from timeside_gql.media.fetch import Fetcher
+    from timeside_gql.storage.fetch import Fetcher
 
 
 @dataclass(frozen=True)

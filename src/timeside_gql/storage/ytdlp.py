@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 import yt_dlp
 from yt_dlp.utils import YoutubeDLError
 
-from timeside_gql.media.errors import DownloadError, MediaError
+from timeside_gql.storage.errors import DownloadError, MediaError
 
 if TYPE_CHECKING:
-    from timeside_gql.media.fetch import Fetcher
+    from timeside_gql.storage.fetch import Fetcher
 
 
 class _Logger:

@@ -20,8 +20,8 @@ from timeside_gql.db.engine import session_scope
 from timeside_gql.db.models import Item, Preset, Result, ResultStatus
 from timeside_gql.db.presets import default_preset
 from timeside_gql.jobs.execution import Hooks, JobPlan, compute, preset_run
-from timeside_gql.media.storage import source_path
 from timeside_gql.settings import Settings
+from timeside_gql.storage.files import source_path
 
 _UNATTENDED = Hooks(progress=lambda _fraction: None, cancelled=lambda: False)
 

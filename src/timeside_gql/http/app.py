@@ -23,17 +23,18 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from timeside_gql.api.context import Context, bearer_token, token_from_params, viewer_for_token
-from timeside_gql.api.export_routes import routes as export_routes
+from timeside_gql.api.context import Context
 from timeside_gql.api.schema import build_schema
 from timeside_gql.db.engine import create_engine, session_scope
-from timeside_gql.db.errors import InvalidToken
 from timeside_gql.db.providers import sync_providers
+from timeside_gql.http.auth import Unauthenticated, authenticate
+from timeside_gql.http.exports import routes as export_routes
+from timeside_gql.http.media import routes as media_routes
+from timeside_gql.http.uploads import multipart_limit, multipart_refusal, too_large
+from timeside_gql.http.uploads import routes as upload_routes
 from timeside_gql.jobs.runtime import job_runtime
-from timeside_gql.media.routes import routes as media_routes
-from timeside_gql.media.upload_routes import multipart_limit, multipart_refusal, too_large
-from timeside_gql.media.upload_routes import routes as upload_routes
 from timeside_gql.settings import Settings, get_settings
+from timeside_gql.storage.providers import all_providers
 from timeside_gql.web import routes as web
 
 #: Largest JSON body of /graphql: a document and its variables (files come as multipart).
@@ -78,22 +79,24 @@ class GraphQLApp(GraphQL[Context, None]):
         if isinstance(request, Request):
             if refusal := multipart_refusal(request, self.settings):
                 raise HTTPException(*refusal)
-            token = context.token = bearer_token(request.headers.get("authorization"))
             try:
-                context.viewer = await viewer_for_token(self.sessions, token)
-            except InvalidToken as exc:
-                raise HTTPException(401, str(exc)) from exc
+                caller = await authenticate(request, require_login=False)
+            except Unauthenticated as exc:
+                raise HTTPException(401, exc.detail) from exc
+            context.viewer, context.token = caller.viewer, caller.token
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType:
         """Authenticate from the ``connection_init`` payload; acknowledge without a payload."""
-        context.token = token_from_params(context.connection_params)
         try:
-            context.viewer = await viewer_for_token(self.sessions, context.token)
-        except InvalidToken as exc:
-            raise ConnectionRejectionError({"reason": str(exc)}) from exc
-        if context.viewer.is_anonymous and self.settings.require_login:
-            raise ConnectionRejectionError({"reason": "authentication required"})
+            caller = await authenticate(
+                context.request,
+                require_login=self.settings.require_login,
+                params=context.connection_params or {},
+            )
+        except Unauthenticated as exc:
+            raise ConnectionRejectionError({"reason": exc.detail}) from exc
+        context.viewer, context.token = caller.viewer, caller.token
         return UNSET
 
 
@@ -155,7 +158,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         with session_scope(engine) as session:
-            sync_providers(session)
+            sync_providers(session, all_providers())
         async with job_runtime(settings, engine):
             yield
         if owned:
@@ -183,7 +186,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     if settings.playground:  # web/routes.py: the player at /, the pages' assets
         app.router.routes.extend(web.routes)
-    app.router.routes.extend(upload_routes)  # media/upload_routes.py: streaming uploads
-    app.router.routes.extend(export_routes)  # api/export_routes.py: annotation/result files
-    app.state.settings, app.state.sessions = settings, sessions  # for media.access.app_services
+    app.router.routes.extend(upload_routes)  # http/uploads.py: streaming uploads
+    app.router.routes.extend(export_routes)  # http/exports.py: annotation/result files
+    app.state.settings, app.state.sessions = settings, sessions  # for http.auth.app_services
     return app
