@@ -4,8 +4,9 @@ fan-out share one rule.
 Shareable objects (items, selections, experiences, tasks, annotation tracks, analyses, analysis
 tracks) are visible when public, to their author and to admins. Derived objects follow the object
 they hang off: a result or an annotation track is visible with its item, an annotation with its
-track, a job with its task, an analysis track with its item and its analysis. Providers,
-processors, presets and tags are catalogue data, visible to all readers.
+track, a job with its task, an analysis track with its item and its analysis. Webhooks are private:
+visible to their user and to admins, their deliveries with them. Providers, processors, presets
+and tags are catalogue data, visible to all readers.
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ def _shareable(model: type[m.Shareable], viewer: Viewer) -> ColumnElement[bool]:
     return sa.or_(public, col(model.author_id) == viewer.user_id)
 
 
+def _own_webhook(viewer: Viewer) -> ColumnElement[bool]:
+    if viewer.is_anonymous:
+        return sa.false()
+    return col(m.Webhook.user_id) == viewer.user_id
+
+
 def _visible_ids(model: type[Any], viewer: Viewer) -> sa.Select[Any]:
     return sa.select(model.id).where(visible(model, viewer))
 
@@ -72,6 +79,8 @@ _RULES: dict[type[Any], Callable[[Viewer], ColumnElement[bool]]] = {
     ),
     m.Result: lambda v: col(m.Result.item_id).in_(_visible_ids(m.Item, v)),
     m.Job: lambda v: col(m.Job.task_id).in_(_visible_ids(m.Task, v)),
+    m.Webhook: _own_webhook,
+    m.WebhookDelivery: lambda v: col(m.WebhookDelivery.webhook_id).in_(_visible_ids(m.Webhook, v)),
 }
 
 

@@ -1,4 +1,4 @@
-"""Downloads of user-given URLs with limits and SSRF protection.
+"""Downloads of user-given URLs (and webhook POSTs) with limits and SSRF protection.
 
 Every hop (the URL, then each redirect) is checked: http(s) only, and the host's addresses must
 all be public unless ``allow_private_urls``. The connection then goes to the checked address
@@ -18,7 +18,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -131,6 +131,18 @@ class Fetcher:
             raise
         return Downloaded(target, sha1.hexdigest(), size, content_type)
 
+    def post(self, url: str, *, body: bytes, headers: Mapping[str, str]) -> int:
+        """POST ``body`` to ``url`` once and return the response's status, without reading its
+        body or following a redirect (a 3xx is the answer). The same address checks and time
+        limit as a download; UnsafeURL or DownloadError when no answer came."""
+        deadline = time.monotonic() + self.timeout_s
+        target = self.check(url)
+        with (
+            self._client() as client,
+            _stream(client, target, deadline, self, method="POST", body=body, headers=headers) as r,
+        ):
+            return r.status_code
+
     def check_limits(self, url: str, size: int, deadline: float) -> None:
         """DownloadError once ``size`` bytes pass the size limit or the deadline has passed."""
         if size > self.max_bytes:
@@ -170,9 +182,17 @@ class Fetcher:
 
 @contextmanager
 def _stream(
-    client: httpx.Client, target: Target, deadline: float, fetcher: Fetcher
+    client: httpx.Client,
+    target: Target,
+    deadline: float,
+    fetcher: Fetcher,
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Iterator[httpx.Response]:
-    """GET the checked address, naming the original host in Host and SNI; errors typed."""
+    """Send ``method`` to the checked address, naming the original host in Host and SNI;
+    errors typed."""
     parts = urlsplit(target.url)
     address = f"[{target.address}]" if ":" in target.address else target.address
     netloc = f"{address}:{parts.port}" if parts.port else address
@@ -181,9 +201,10 @@ def _stream(
     fetcher.check_limits(target.url, 0, deadline)
     remaining = deadline - time.monotonic()
     request = client.build_request(
-        "GET",
+        method,
         direct,
-        headers={"Host": host_header, "User-Agent": _USER_AGENT},
+        content=body,
+        headers={**(headers or {}), "Host": host_header, "User-Agent": _USER_AGENT},
         extensions={"sni_hostname": target.host},
         timeout=httpx.Timeout(min(fetcher.socket_timeout, remaining)),
     )
