@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 from uuid import UUID
 
 import strawberry
@@ -28,12 +28,6 @@ class Webhook(Entity):
     events: list[WebhookEvent]
     is_active: bool = strawberry.field(description="False: no new delivery, pending ones fail.")
     user_id: strawberry.Private[UUID]
-
-    @classmethod
-    def from_row(cls, row: Any) -> Self:
-        webhook = super().from_row(row)
-        webhook.events = [m.WebhookEvent(event) for event in row.events]
-        return webhook
 
     @strawberry.field(description="Whose webhook it is (only administrators see others').")
     async def user(self) -> User | None:
