@@ -4,12 +4,14 @@ change, and sent again after a restart."""
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -185,6 +187,34 @@ def test_the_signature_covers_the_body_and_the_timestamp(client, engine):
     old = f"t={int(t[2:]) - 301},{v1}"
     with pytest.raises(AssertionError, match="stale timestamp"):
         verify(secret, {**request.headers, "X-Timeside-Signature": old}, request.body)
+
+
+def documented_verify() -> Callable[[str, str, bytes], dict]:
+    """The ``verify`` of docs/webhooks.md, as a receiver would paste it."""
+    page = (Path(__file__).parents[2] / "docs" / "webhooks.md").read_text(encoding="utf-8")
+    [snippet] = re.findall(r"```python\n(.*?)```", page, flags=re.DOTALL)
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)
+    return namespace["verify"]
+
+
+def test_the_documented_verifier_accepts_a_delivery_and_nothing_else(client, engine):
+    token = factories.token(engine, username="ada")
+    with Receiver().running() as receiver:
+        webhook_id, secret = create(client, token, receiver.url(), ["TASK_DONE"])
+        sent = post(client, SEND_TEST, token, id=webhook_id)["sendTestWebhook"]
+        [request] = receiver.wait_for(1)
+
+    verify_documented = documented_verify()
+    header = request.headers["X-Timeside-Signature"]
+    assert verify_documented(secret, header, request.body)["id"] == sent["id"]
+    with pytest.raises(ValueError, match="bad signature"):
+        verify_documented(secret, header, request.body + b" ")
+    with pytest.raises(ValueError, match="bad signature"):
+        verify_documented("another secret", header, request.body)
+    t, v1 = header.split(",")
+    with pytest.raises(ValueError, match="tolerance"):
+        verify_documented(secret, f"t={int(t[2:]) - 600},{v1}", request.body)
 
 
 def test_failed_attempts_are_retried_with_exponential_backoff(client, engine):
