@@ -49,6 +49,18 @@ class Settings(BaseSettings):
     max_page_size: int = Field(100, description="Largest `first` of a connection.")
     max_query_depth: int = Field(12, description="Deepest nesting a query may have.")
     max_aliases: int = Field(30, description="Most aliases one query may use.")
+    max_nesting: int = Field(
+        64,
+        gt=0,
+        description="Deepest nesting of a JSON body or WebSocket message, and of a GraphQL "
+        "document's brackets and fragment spreads.",
+    )
+    max_string_length: int = Field(
+        65536, gt=0, description="Longest string argument (a description, a text), in characters."
+    )
+    max_list_length: int = Field(10000, gt=0, description="Most entries of a list argument.")
+    max_tags: int = Field(100, gt=0, description="Most tag names in a filter or on one object.")
+    max_search_length: int = Field(256, gt=0, description="Longest search string.")
     max_series_points: int = Field(
         10000, gt=0, description="Largest `maxPoints` of a series and `pixels` of a waveform."
     )
@@ -58,7 +70,19 @@ class Settings(BaseSettings):
         description="Most series points and waveform pixels one operation may ask for in all.",
     )
     token_ttl_days: int | None = Field(
-        None, description="Lifetime of tokens issued by `login`; unset never expires."
+        None,
+        gt=0,
+        le=36_500,
+        description="Lifetime of tokens issued by `login`, in days; unset never expires.",
+    )
+    login_attempts_per_account: int = Field(
+        10, gt=0, description="Failed logins of one username per window before RateLimited."
+    )
+    login_attempts_per_address: int = Field(
+        50, gt=0, description="Failed logins from one client address per window."
+    )
+    login_window_s: int = Field(
+        300, gt=0, description="Seconds a window of failed logins lasts (RateLimited until then)."
     )
     job_time_limit: float = Field(
         600, description="Seconds a job may run before it is interrupted and marked failed."
@@ -68,6 +92,12 @@ class Settings(BaseSettings):
     )
     worker_heartbeat_timeout: float = Field(
         60, description="Seconds of silence after which a worker counts as dead (Redis broker)."
+    )
+    outbox_interval_s: float = Field(
+        2, gt=0, description="Seconds between passes sending messages the broker missed."
+    )
+    janitor_interval_s: float = Field(
+        300, gt=0, description="Seconds between sweeps of files and rows a dead process left."
     )
     embedded_worker_threads: int = Field(
         1, description="Threads of the in-process worker that runs jobs when Redis is unset."
@@ -97,12 +127,45 @@ class Settings(BaseSettings):
     deezer_api_url: str = Field(
         "https://api.deezer.com", description="Base URL of the Deezer public API."
     )
+    s3_bucket: str | None = Field(
+        None,
+        description="S3 bucket holding media and results, shared by every process; unset keeps "
+        "them in the data dir only.",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 API endpoint (MinIO, Ceph, moto…); unset: AWS."
+    )
+    s3_region: str | None = Field(None, description="Region of the bucket.")
+    s3_prefix: str = Field("", description="Key prefix of this deployment's objects.")
+    s3_access_key_id: str | None = Field(
+        None, description="S3 access key; unset: boto3's usual sources (AWS_* variables, roles)."
+    )
+    s3_secret_access_key: str | None = Field(None, description="S3 secret key.")
+    s3_cache_mb: int = Field(
+        4096, gt=0, description="Size of the data dir's local copies of bucket files, in MiB."
+    )
 
     @property
     def signing_key(self) -> str:
         """The secret key, or the random one every process sharing the data dir agrees on,
         made on first use (a command that signs nothing leaves no file)."""
         return self.secret_key or _stored_secret(self.data_dir.resolve() / "secret_key")
+
+    @property
+    def job_stale_s(self) -> float:
+        """Seconds without a heartbeat after which a running job's process counts as dead."""
+        return self.worker_heartbeat_timeout / 2
+
+    @property
+    def heartbeat_interval_s(self) -> float:
+        """Seconds between heartbeats of running jobs, and between reconciler passes."""
+        return self.worker_heartbeat_timeout / 6
+
+    @property
+    def stale_file_s(self) -> float:
+        """Age past which a temporary file of any process is left over: no job outlives its
+        time limit."""
+        return self.job_time_limit + self.worker_heartbeat_timeout
 
     @property
     def db_url(self) -> str:

@@ -7,17 +7,24 @@ change the SDL, so the exported file describes both.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from timeside_gql.api.corpus import CorpusQueries
-from timeside_gql.api.errors import ERROR_TYPES, ClientError
+from timeside_gql.api.errors import ERROR_TYPES
+from timeside_gql.api.limits import FINITE_JSON, InputLimits
+from timeside_gql.api.masking import ErrorCodes, is_internal, log_incident
 from timeside_gql.api.mutations import Mutation
+from timeside_gql.api.outages import OutageErrors
 from timeside_gql.api.queries import Query as BaseQuery
 from timeside_gql.api.scope import DatabaseExtension
 from timeside_gql.api.subscriptions import Subscription
@@ -31,13 +38,38 @@ class Query(BaseQuery, CorpusQueries):
 
 
 class Schema(strawberry.Schema):
-    """Logs only the errors worth a look: not those the client caused."""
+    """Logs only the errors worth a look, each with an incident id (api/masking.py)."""
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """One result: a subscription only streams (WebSocket, SSE), so a plain POST of one
+        is refused (400) instead of failing on its generator."""
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
+        allowed.discard(OperationType.SUBSCRIPTION)
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types=allowed,
+            operation_extensions=operation_extensions,
+        )
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        internal = [error for error in errors if is_internal(error)]
-        super().process_errors(internal, execution_context)
+        for error in errors:
+            if is_internal(error):
+                log_incident(error)
 
 
 def _schema(extensions: list[Any]) -> Schema:
@@ -47,24 +79,19 @@ def _schema(extensions: list[Any]) -> Schema:
         subscription=Subscription,
         types=ERROR_TYPES,
         extensions=extensions,
-        config=StrawberryConfig(scalar_map={Numbers: NUMBERS_SCALAR}),
+        config=StrawberryConfig(scalar_map={Numbers: NUMBERS_SCALAR, JSON: FINITE_JSON}),
     )
-
-
-def is_internal(error: GraphQLError) -> bool:
-    """Mask everything but request errors (syntax, validation) and our ClientErrors."""
-    original = error.original_error
-    return original is not None and not isinstance(original, ClientError | GraphQLError)
 
 
 def build_schema(settings: Settings) -> Schema:
     extensions: list[Any] = [
+        lambda: InputLimits(settings=settings),  # api/limits.py: first, before any rule
         DatabaseExtension,
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
     ]
-    if not settings.debug:
-        extensions.append(lambda: MaskErrors(should_mask_error=is_internal))
+    extensions.append(lambda: ErrorCodes(mask=not settings.debug))  # api/masking.py
+    extensions.append(OutageErrors)  # after ErrorCodes: see api/outages.py
     return _schema(extensions)
 
 

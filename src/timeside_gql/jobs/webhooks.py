@@ -2,8 +2,8 @@
 
 ``notify.publish`` hands every event here once the transaction behind it has committed. An event
 that ends something (:func:`event_name`) about an object a user authored becomes one
-``WebhookDelivery`` per active webhook of that user listening to it, and one ``deliver_webhook``
-message per delivery (docs/webhooks.md).
+``WebhookDelivery`` per active webhook of that user listening to it, with its
+``deliver_webhook`` message in the outbox of the same transaction (docs/webhooks.md).
 
 The delivery row is the state; messages only wake it up. An attempt claims the row (one more
 attempt, and a lease: ``next_attempt_at`` moves past the longest a POST may take), POSTs outside
@@ -45,6 +45,7 @@ from timeside_gql.db.models import (
     WebhookEvent,
 )
 from timeside_gql.db.types import utcnow
+from timeside_gql.jobs import outbox
 from timeside_gql.jobs.config import get_engine
 from timeside_gql.jobs.events import Event
 from timeside_gql.jobs.lifecycle import lock
@@ -112,16 +113,15 @@ def dispatch(event: Event) -> None:
         return
     try:
         with session_scope(get_engine()) as session:
-            delivery_ids = record(session, event)
-        for delivery_id in delivery_ids:
-            send(delivery_id)
+            record(session, event)
     except Exception:
         log.exception("webhook deliveries of a %s event were not recorded", event.get("type"))
 
 
 def record(session: Session, event: Event) -> list[UUID]:
-    """New deliveries of ``event`` to the webhooks of its subject's author that listen to it;
-    none for a state change already recorded (the same event published twice)."""
+    """New deliveries of ``event`` to the webhooks of its subject's author that listen to it,
+    sent once the session commits; none for a state change already recorded (the same event
+    published twice)."""
     name = event_name(event)
     subject = _subject(session, name, event) if name else None
     if name is None or subject is None or subject.user_id is None:
@@ -141,19 +141,18 @@ def record(session: Session, event: Event) -> list[UUID]:
         )
     )
     data = subject.data()
-    deliveries = [
-        new_delivery(webhook_id, name.value, data, key=subject.key)
+    return [
+        add_delivery(session, webhook_id, name.value, data, key=subject.key).id
         for webhook_id in listening
         if webhook_id not in recorded
     ]
-    session.add_all(deliveries)
-    return [delivery.id for delivery in deliveries]
 
 
-def new_delivery(
-    webhook_id: UUID, event: str, data: dict[str, Any], *, key: str | None
+def add_delivery(
+    session: Session, webhook_id: UUID, event: str, data: dict[str, Any], *, key: str | None
 ) -> WebhookDelivery:
-    """A pending delivery; its payload is the body every attempt sends."""
+    """A pending delivery, whose payload is the body every attempt sends, and its message in
+    the outbox (sent once the session commits)."""
     delivery = WebhookDelivery(webhook_id=webhook_id, event=event, event_key=key)
     delivery.payload = {
         "id": str(delivery.id),
@@ -161,6 +160,8 @@ def new_delivery(
         "createdAt": delivery.created_at.isoformat(),
         "data": data,
     }
+    session.add(delivery)
+    outbox.record(session, outbox.DELIVER_WEBHOOK, delivery.id)
     return delivery
 
 
@@ -254,7 +255,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def send(delivery_id: UUID, *, delay_ms: int | None = None) -> None:
-    """Wake the delivery up now, or in ``delay_ms`` milliseconds."""
+    """Wake the delivery up now, or in ``delay_ms`` milliseconds (straight to the broker: the
+    row is recorded already, and a wake-up lost with a broker outage is sent again at start)."""
     from timeside_gql.jobs.actors import deliver_webhook  # the actors import this module's users
 
     deliver_webhook.send_with_options(args=(str(delivery_id),), delay=delay_ms)

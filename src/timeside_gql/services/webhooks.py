@@ -15,7 +15,6 @@ from uuid import UUID
 from sqlmodel import Session, func, select
 
 from timeside_gql.db import models as m
-from timeside_gql.db.hooks import after_commit
 from timeside_gql.db.visibility import Viewer
 from timeside_gql.jobs import webhooks
 from timeside_gql.services.errors import Conflict, InvalidInput
@@ -83,10 +82,8 @@ def send_test_event(session: Session, viewer: Viewer, id: UUID) -> m.WebhookDeli
     if not webhook.is_active:
         raise Conflict(f"webhook {id} is disabled: enable it (isActive) to send it events")
     data = {"webhook": {"id": str(webhook.id), "url": webhook.url, "events": webhook.events}}
-    delivery = webhooks.new_delivery(webhook.id, webhooks.TEST_EVENT, data, key=None)
-    session.add(delivery)
+    delivery = webhooks.add_delivery(session, webhook.id, webhooks.TEST_EVENT, data, key=None)
     session.flush()
-    after_commit(session, lambda: webhooks.send(delivery.id))
     return delivery
 
 

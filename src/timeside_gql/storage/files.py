@@ -17,7 +17,9 @@ from types import TracebackType
 from typing import BinaryIO, Protocol
 
 from timeside_gql.settings import Settings
+from timeside_gql.storage import store
 from timeside_gql.storage.errors import TooLarge
+from timeside_gql.storage.janitor import owner_tag
 
 CHUNK_SIZE = 1 << 20
 MIB = 1 << 20
@@ -66,11 +68,13 @@ def result_path(data_dir: Path, relative: str) -> Path:
 
 def data_file(data_dir: Path, relative: str, *, folder: str) -> Path:
     """``relative`` (as rows store it) resolved inside ``data_dir/folder`` only: a row's path
-    never reaches the database, the secret key or anything else the data dir holds."""
+    never reaches the database, the secret key or anything else the data dir holds. With a
+    bucket, the file is fetched into the data dir first (``storage.store``)."""
     root = (data_dir / folder).resolve()
     path = (data_dir.resolve() / relative).resolve()
     if not path.is_relative_to(root):
         raise FileNotFoundError(f"{relative} is outside the {folder} dir")
+    store.ensure_local(data_dir, path.relative_to(data_dir.resolve()).as_posix(), path)
     return path
 
 
@@ -95,7 +99,9 @@ class Incoming:
 
     def __init__(self, media_dir: Path, max_bytes: int) -> None:
         media_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=media_dir, prefix=".incoming-", suffix=".part")
+        fd, name = tempfile.mkstemp(
+            dir=media_dir, prefix=f".incoming-{owner_tag()}-", suffix=".part"
+        )
         self.media_dir = media_dir
         self.path = Path(name)
         self.max_bytes = max_bytes

@@ -1,7 +1,7 @@
 """webhooks: endpoints of users (webhooks) and their delivery log (webhook_deliveries)
 
-Revision ID: 0004_webhooks
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-04 13:01:22.571699
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0004_webhooks"
-down_revision: str | None = "0003"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
