@@ -105,6 +105,8 @@ def test_creating_needs_a_user_an_url_and_events(api: Api):
     assert create(api, None)["__typename"] == "PermissionDenied"
     assert create(api, "alice", url="")["field"] == "url"
     assert create(api, "alice", events=[])["field"] == "events"
+    assert create(api, "alice", url=PUBLIC + "/x" * 1100)["field"] == "url"  # 2 KiB at most
+    assert create(api, "alice", secret="s" * 300)["field"] == "secret"
 
 
 def test_a_user_has_a_bounded_number_of_webhooks(api: Api):
