@@ -107,8 +107,8 @@ def event_name(event: Event) -> WebhookEvent | None:
 
 
 def dispatch(event: Event) -> None:
-    """Record and send the deliveries ``event`` calls for. A failure is logged, never raised:
-    the work the event reports is committed, and must not be undone by a webhook."""
+    """Record the deliveries ``event`` calls for (sent once recorded). A failure is logged,
+    never raised: the work the event reports is committed, and must not be undone by a webhook."""
     if event_name(event) is None:
         return
     try:
@@ -118,20 +118,20 @@ def dispatch(event: Event) -> None:
         log.exception("webhook deliveries of a %s event were not recorded", event.get("type"))
 
 
-def record(session: Session, event: Event) -> list[UUID]:
+def record(session: Session, event: Event) -> None:
     """New deliveries of ``event`` to the webhooks of its subject's author that listen to it,
     sent once the session commits; none for a state change already recorded (the same event
     published twice)."""
     name = event_name(event)
     subject = _subject(session, name, event) if name else None
     if name is None or subject is None or subject.user_id is None:
-        return []
+        return
     webhooks = session.exec(
         select(Webhook).where(Webhook.user_id == subject.user_id, col(Webhook.is_active))
     )
     listening = [webhook.id for webhook in webhooks if name.value in webhook.events]
     if not listening:
-        return []
+        return
     recorded = set(
         session.exec(
             select(WebhookDelivery.webhook_id).where(
@@ -141,11 +141,9 @@ def record(session: Session, event: Event) -> list[UUID]:
         )
     )
     data = subject.data()
-    return [
-        add_delivery(session, webhook_id, name.value, data, key=subject.key).id
-        for webhook_id in listening
-        if webhook_id not in recorded
-    ]
+    for webhook_id in listening:
+        if webhook_id not in recorded:
+            add_delivery(session, webhook_id, name.value, data, key=subject.key)
 
 
 def add_delivery(
