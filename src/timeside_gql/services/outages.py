@@ -8,6 +8,7 @@ passes once the service is back: clients get ``SERVICE_UNAVAILABLE`` (HTTP 503 w
 from __future__ import annotations
 
 import errno
+import sqlite3
 
 import redis
 from dramatiq.errors import BrokerConnectionError
@@ -17,6 +18,8 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 RETRY_AFTER_S = 5
 
 _FULL = {errno.ENOSPC, errno.EDQUOT}
+#: SQLite's OperationalError also reports bugs ("no such table"): only these are outages.
+_SQLITE_OUTAGES = ("database is locked", "unable to open database", "disk i/o error", "is full")
 
 
 def outage(exc: BaseException | None) -> str | None:
@@ -24,7 +27,9 @@ def outage(exc: BaseException | None) -> str | None:
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, OperationalError | InterfaceError | DisconnectionError):
+        if isinstance(exc, OperationalError | InterfaceError | DisconnectionError) and _unreachable(
+            exc
+        ):
             return "the database is unavailable"
         if isinstance(exc, redis.ConnectionError | redis.TimeoutError | BrokerConnectionError):
             return "the message broker is unavailable"
@@ -32,6 +37,15 @@ def outage(exc: BaseException | None) -> str | None:
             return "the server's disk is full"
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+def _unreachable(exc: OperationalError | InterfaceError | DisconnectionError) -> bool:
+    """The database is out of reach (PostgreSQL gone, SQLite locked or its file unusable),
+    not the statement at fault."""
+    original = getattr(exc, "orig", None)
+    if isinstance(original, sqlite3.OperationalError):
+        return any(sign in str(original).lower() for sign in _SQLITE_OUTAGES)
+    return True
 
 
 def message(what: str) -> str:
