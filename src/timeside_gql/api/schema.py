@@ -11,7 +11,15 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -23,6 +31,9 @@ from timeside_gql.api.scope import DatabaseExtension
 from timeside_gql.api.subscriptions import Subscription
 from timeside_gql.api.types.series import NUMBERS_SCALAR, Numbers
 from timeside_gql.settings import Settings
+
+#: Distinct documents kept parsed and validated (clients send a handful, over and over).
+DOCUMENTS_CACHED = 256
 
 
 @strawberry.type
@@ -58,10 +69,20 @@ def is_internal(error: GraphQLError) -> bool:
 
 
 def build_schema(settings: Settings) -> Schema:
+    """The served schema. Documents are parsed and validated once per distinct text (LRU
+    caches shared by the process), so the limits' rules are made once too: a rule class made
+    per request would make every validation a cache miss."""
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     extensions: list[Any] = [
         DatabaseExtension,
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        # The token budget bounds parsing, before any cache or validation sees the document.
+        lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+        lambda: ParserCache(maxsize=DOCUMENTS_CACHED),
+        lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=DOCUMENTS_CACHED),
     ]
     if not settings.debug:
         extensions.append(lambda: MaskErrors(should_mask_error=is_internal))
