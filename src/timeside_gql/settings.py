@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         description="Most tokens (names, punctuation) a GraphQL document may have; longer "
         "ones are refused while parsing, before validation.",
     )
+    request_timeout_s: float = Field(
+        30,
+        gt=0,
+        description="Seconds a /graphql operation (JSON) may take before it is cut and "
+        "answered 503 TIMEOUT.",
+    )
     max_series_points: int = Field(
         10000, gt=0, description="Largest `maxPoints` of a series and `pixels` of a waveform."
     )

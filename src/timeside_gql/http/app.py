@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
+import anyio
 from cross_web import HTTPException
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
@@ -60,10 +61,14 @@ class GraphQLApp(GraphQL[Context, None]):
         if scope["type"] != "http":
             return await super().__call__(scope, receive, send)
         receive = _limited_body(receive, *_body_limit(scope, self.settings))
+        request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            with _deadline(request, self.settings.request_timeout_s):
+                response = await self.run(request)
         except HTTPException as refusal:
             response = refusal_response(refusal)
+        except TimeoutError:
+            response = timeout_response(self.settings.request_timeout_s)
         await response(scope, receive, send)
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -119,6 +124,21 @@ def refusal_response(refusal: HTTPException) -> JSONResponse:
         {"WWW-Authenticate": 'Bearer error="invalid_token"'} if code == "UNAUTHENTICATED" else {}
     )
     return JSONResponse(body, status_code=refusal.status_code, headers=headers)
+
+
+def timeout_response(seconds: float) -> JSONResponse:
+    """An operation cut at its deadline: the event loop and the database go to the others."""
+    message = f"the operation took longer than {seconds:g} s: ask for less per request"
+    body = {"errors": [{"message": message, "extensions": {"code": "TIMEOUT"}}]}
+    return JSONResponse(body, status_code=503)
+
+
+def _deadline(request: Request, seconds: float) -> AbstractContextManager[Any]:
+    """A bound on a JSON operation's time (reading, executing, answering); a multipart one
+    streams files, whose time grows with their size, and is bounded by the upload limit."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return nullcontext()
+    return anyio.fail_after(seconds)
 
 
 def _body_limit(scope: Scope, settings: Settings) -> tuple[int, str]:
