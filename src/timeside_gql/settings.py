@@ -24,6 +24,17 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default sqlite:///<data_dir>/timeside.db."
     )
+    db_pool_size: int = Field(
+        5, gt=0, description="Database connections each process keeps open (SQLAlchemy pool)."
+    )
+    db_max_overflow: int = Field(
+        10, ge=0, description="Connections a process may open past the pool under load."
+    )
+    db_pool_timeout_s: float = Field(
+        10,
+        gt=0,
+        description="Seconds a request waits for a free connection before it is answered busy.",
+    )
     redis_url: str | None = Field(
         None, description="Redis URL for the broker and events; unset runs jobs in-process."
     )
@@ -60,6 +71,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a /graphql operation (JSON) may take before it is cut and "
         "answered 503 TIMEOUT.",
+    )
+    transcode_wait_s: float = Field(
+        20,
+        gt=0,
+        description="Seconds a request for an uncached whole-file transcode waits for it; past "
+        "that it is answered 503 with Retry-After while the encode goes on.",
     )
     max_series_points: int = Field(
         10000, gt=0, description="Largest `maxPoints` of a series and `pixels` of a waveform."

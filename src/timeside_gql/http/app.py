@@ -26,7 +26,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from timeside_gql.api.context import Context
 from timeside_gql.api.schema import build_schema
-from timeside_gql.db.engine import create_engine, session_scope
+from timeside_gql.db.engine import session_scope, settings_engine
 from timeside_gql.db.providers import sync_providers
 from timeside_gql.http.auth import Unauthenticated, authenticate
 from timeside_gql.http.exports import routes as export_routes
@@ -171,7 +171,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """The application; it disposes of the engine at shutdown only when it created it."""
     settings = settings or get_settings()
     owned = engine is None
-    engine = engine or create_engine(settings.db_url)
+    engine = engine or settings_engine(settings)
     sessions = sessionmaker(engine, class_=Session, expire_on_commit=False)
     graphql = GraphQLApp(settings, sessions)
 
