@@ -14,9 +14,9 @@ def services() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
 
 
-def test_compose_runs_app_worker_db_and_broker_from_one_image() -> None:
+def test_compose_runs_app_worker_db_broker_and_bucket_from_one_image() -> None:
     found = services()
-    assert {"app", "worker", "db", "broker", "migrate"} <= found.keys()
+    assert {"app", "worker", "db", "broker", "migrate", "objects", "bucket"} <= found.keys()
     assert found["app"]["command"][0] == "serve"
     assert found["worker"]["command"] == ["worker"]
     assert found["app"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
@@ -24,7 +24,15 @@ def test_compose_runs_app_worker_db_and_broker_from_one_image() -> None:
         env = found[name]["environment"]
         assert env["TIMESIDE_DATABASE_URL"].startswith("postgresql://")
         assert env["TIMESIDE_REDIS_URL"].startswith("redis://broker:")
-        assert f"var:{env['TIMESIDE_DATA_DIR']}" in found[name]["volumes"]
+        assert (
+            env["TIMESIDE_S3_BUCKET"] and env["TIMESIDE_S3_ENDPOINT_URL"] == "http://objects:9000"
+        )
+        assert (
+            env["TIMESIDE_S3_SECRET_ACCESS_KEY"]
+            == found["objects"]["environment"]["MINIO_ROOT_PASSWORD"]
+        )
+    # The bucket is what they share: no volume is mounted by both the app and the workers.
+    assert not set(found["app"].get("volumes", [])) & set(found["worker"].get("volumes", []))
 
 
 def test_dockerfile_serves_by_default_on_python_311_slim() -> None:

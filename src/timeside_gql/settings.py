@@ -114,6 +114,23 @@ class Settings(BaseSettings):
     deezer_api_url: str = Field(
         "https://api.deezer.com", description="Base URL of the Deezer public API."
     )
+    s3_bucket: str | None = Field(
+        None,
+        description="S3 bucket holding media and results, shared by every process; unset keeps "
+        "them in the data dir only.",
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 API endpoint (MinIO, Ceph, moto…); unset: AWS."
+    )
+    s3_region: str | None = Field(None, description="Region of the bucket.")
+    s3_prefix: str = Field("", description="Key prefix of this deployment's objects.")
+    s3_access_key_id: str | None = Field(
+        None, description="S3 access key; unset: boto3's usual sources (AWS_* variables, roles)."
+    )
+    s3_secret_access_key: str | None = Field(None, description="S3 secret key.")
+    s3_cache_mb: int = Field(
+        4096, gt=0, description="Size of the data dir's local copies of bucket files, in MiB."
+    )
 
     @property
     def signing_key(self) -> str:

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session as OrmSession
 
 log = logging.getLogger(__name__)
 _QUEUE = "timeside_after_commit"
+#: Called with (path, tree) after each removal: the storage layer removes a bucket's copy.
+_removal_observers: list[Callable[[Path, bool], None]] = []
 
 
 def after_commit(session: OrmSession, callback: Callable[[], object]) -> None:
@@ -34,6 +36,11 @@ def remove_after_commit(
         after_commit(session, partial(_remove, path, tree=False))
     for path in trees:
         after_commit(session, partial(_remove, path, tree=True))
+
+
+def on_file_removed(observer: Callable[[Path, bool], None]) -> None:
+    """Also run ``observer(path, tree)`` for every file or tree removed after a commit."""
+    _removal_observers.append(observer)
 
 
 @event.listens_for(OrmSession, "after_commit")
@@ -56,3 +63,5 @@ def _remove(path: Path, *, tree: bool) -> None:
             path.unlink(missing_ok=True)
     except OSError as error:  # a leftover file must not turn a committed delete into an error
         log.warning("could not remove %s: %s", path, error)
+    for observer in _removal_observers:
+        observer(path, tree)

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from timeside_gql.db.engine import settings_engine
 from timeside_gql.settings import Settings, get_settings
+from timeside_gql.storage import store
 
 _settings: Settings | None = None
 _engine: Engine | None = None
@@ -29,3 +30,4 @@ def get_engine() -> Engine:
 def configure(settings: Settings, engine: Engine) -> None:
     global _settings, _engine
     _settings, _engine = settings, engine
+    store.register(settings)

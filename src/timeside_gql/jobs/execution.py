@@ -46,6 +46,7 @@ from timeside_gql.jobs.results import (
     store_outcome,
 )
 from timeside_gql.settings import Settings
+from timeside_gql.storage.files import data_file
 
 CANCEL_POLL_S = 0.5
 
@@ -213,7 +214,7 @@ def _compute(
     try:
         with tempfile.TemporaryDirectory(dir=work_root, prefix=".work-") as workdir:
             outcomes = pipeline.run(
-                data_dir / plan.source,
+                data_file(data_dir, str(plan.source), folder="media"),
                 [(run.pid, run.parameters) for run, _ in claimed.to_compute],
                 progress=hooks.progress,
                 cancelled=hooks.cancelled,

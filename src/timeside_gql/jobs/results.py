@@ -36,6 +36,7 @@ from timeside_gql.db.hooks import remove_after_commit
 from timeside_gql.db.models import Result, ResultStatus
 from timeside_gql.db.types import utcnow
 from timeside_gql.jobs.lifecycle import lock
+from timeside_gql.storage import files, store
 
 HDF5_SUFFIX = ".hdf5"
 
@@ -225,7 +226,7 @@ def is_reusable(result: Result, key: str, data_dir: Path) -> bool:
     if result.status != ResultStatus.DONE or result.cache_key != key:
         return False
     paths = [p for p in (result.hdf5_path, result.file_path) if p]
-    return bool(paths) and all((data_dir / p).is_file() for p in paths)
+    return bool(paths) and all(store.exists(data_dir, p) for p in paths)
 
 
 def claim_results(
@@ -273,7 +274,8 @@ def _adopt(result: Result, twin: Result, data_dir: Path) -> None:
         source = getattr(twin, field)
         target = result_path(result, Path(source).suffix) if source else None
         if target is not None:
-            place_file(data_dir / target, source=data_dir / source)
+            place_file(data_dir / target, source=files.result_path(data_dir, source))
+            store.publish(data_dir, target.as_posix())
         setattr(result, field, str(target) if target else None)
     result.mime_type, result.run_time = twin.mime_type, twin.run_time
     result.processor_version, result.cache_key = twin.processor_version, twin.cache_key
@@ -352,10 +354,12 @@ def _write_files(result: Result, outcome: Any, data_dir: Path) -> dict[str, str]
         relative = result_path(result, HDF5_SUFFIX)
         (data_dir / relative).parent.mkdir(parents=True, exist_ok=True)
         hdf5.write(data_dir / relative, outcome.results)
+        store.publish(data_dir, relative.as_posix())
         files["hdf5_path"] = str(relative)
     for artifact in outcome.artifacts[:1]:  # a Result holds one file: the processor's product
         relative = result_path(result, Path(artifact.name).suffix)
         place_file(data_dir / relative, data=artifact.data, source=artifact.path)
+        store.publish(data_dir, relative.as_posix())
         files["file_path"] = str(relative)
         files["mime_type"] = artifact.mime_type
     return files

@@ -33,6 +33,7 @@ from timeside_gql.portability.codec import encode_row
 from timeside_gql.portability.datafiles import row_files
 from timeside_gql.portability.errors import UnsafePath
 from timeside_gql.portability.progress import QUIET, Steps
+from timeside_gql.storage import store
 
 
 def dump(
@@ -134,6 +135,7 @@ def _add_files(writer: ArchiveWriter, data_dir: Path, paths: set[str], steps: St
     for relative in sorted(paths):
         try:
             path = data_dir / safe_relative(relative)
+            store.ensure_local(data_dir, relative, path)
         except UnsafePath:
             path = None
         if path is not None and path.is_file():

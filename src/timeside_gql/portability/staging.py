@@ -20,6 +20,7 @@ from timeside_gql.core.decode import file_sha1
 from timeside_gql.portability.archive import CHUNK, ArchiveReader, FileEntry, file_member
 from timeside_gql.portability.errors import ChecksumMismatch
 from timeside_gql.portability.progress import Advance
+from timeside_gql.storage import store
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +68,18 @@ class Staging:
                 self.backups.append((target, backup))
             os.replace(self.temps.pop(relative), target)
             self.placed.append(target)
+            store.publish(self.root, relative)
         return len(self.placed)
 
     def rollback(self) -> None:
         """Undo everything: placed files go, replaced ones come back, temporaries go."""
+        restored = {target for target, _ in self.backups}
         for target in reversed(self.placed):
-            target.unlink(missing_ok=True)
+            if target not in restored:
+                store.remove(self.root, target.relative_to(self.root).as_posix())
         for target, backup in reversed(self.backups):
             os.replace(backup, target)
+            store.publish(self.root, target.relative_to(self.root).as_posix())
         self._drop_temps()
         for directory in reversed(self.created):
             with contextlib.suppress(OSError):  # not empty: other files live there

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import BinaryIO, Protocol
 
 from timeside_gql.settings import Settings
+from timeside_gql.storage import store
 from timeside_gql.storage.errors import TooLarge
 
 CHUNK_SIZE = 1 << 20
@@ -66,11 +67,13 @@ def result_path(data_dir: Path, relative: str) -> Path:
 
 def data_file(data_dir: Path, relative: str, *, folder: str) -> Path:
     """``relative`` (as rows store it) resolved inside ``data_dir/folder`` only: a row's path
-    never reaches the database, the secret key or anything else the data dir holds."""
+    never reaches the database, the secret key or anything else the data dir holds. With a
+    bucket, the file is fetched into the data dir first (``storage.store``)."""
     root = (data_dir / folder).resolve()
     path = (data_dir.resolve() / relative).resolve()
     if not path.is_relative_to(root):
         raise FileNotFoundError(f"{relative} is outside the {folder} dir")
+    store.ensure_local(data_dir, path.relative_to(data_dir.resolve()).as_posix(), path)
     return path
 
 

@@ -22,6 +22,7 @@ from timeside_gql.db import deletion
 from timeside_gql.db.hooks import remove_after_commit
 from timeside_gql.db.models import IngestStatus, Item, Result
 from timeside_gql.settings import Settings
+from timeside_gql.storage import store
 from timeside_gql.storage.errors import NotAudio
 from timeside_gql.storage.files import (
     CHUNK_SIZE,
@@ -57,14 +58,25 @@ def accept(settings: Settings, incoming: Incoming, *, name: str) -> Stored:
     incoming.close()
     info = _probe_audio(incoming.path, name, sha1=incoming.sha1)
     kept = incoming.keep(extension_for(info.mime_type))
-    return Stored(relative_to_data(settings, kept), info, name)
+    return _published(settings, kept, info, name)
 
 
 def adopt(settings: Settings, path: Path) -> Stored:
     """Probe a file already in the media dir's filesystem (a download) and move it in."""
     info = _probe_audio(path, path.name)
     kept = place(path, settings.media_dir, extension_for(info.mime_type))
-    return Stored(relative_to_data(settings, kept), info, path.name)
+    return _published(settings, kept, info, path.name)
+
+
+def _published(settings: Settings, kept: Path, info: AudioInfo, name: str) -> Stored:
+    """The kept file, uploaded to the deployment's bucket when it has one."""
+    stored = Stored(relative_to_data(settings, kept), info, name)
+    try:
+        store.publish(settings.data_dir, stored.source_file)
+    except BaseException:
+        store.remove(settings.data_dir, stored.source_file)
+        raise
+    return stored
 
 
 def _probe_audio(path: Path, name: str, *, sha1: str | None = None) -> AudioInfo:
@@ -104,7 +116,7 @@ async def store_chunks(settings: Settings, chunks: AsyncIterable[bytes], *, name
 
 def discard(settings: Settings, stored: Stored) -> None:
     """Remove a freshly stored file that no item took (its transaction failed or was refused)."""
-    (settings.data_dir / stored.source_file).unlink(missing_ok=True)
+    store.remove(settings.data_dir, stored.source_file)
 
 
 @contextlib.contextmanager
