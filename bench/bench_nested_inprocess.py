@@ -1,6 +1,6 @@
 """Benchmark nested reads against the engine's floor: our app vs a bare Strawberry schema.
 
-    python bench/bench_nested.py [--items 10,50,100] [--results 10] [--runs 40]
+    python bench/bench_nested_inprocess.py [--items 10,50,100] [--results 10] [--runs 40]
                                  [--backend sqlite|postgresql] [--profile 50]
 
 Both sides are served through the same ASGI entrance (``POST /graphql``, JSON in and out), in
