@@ -347,3 +347,14 @@ def test_one_query_asks_for_a_bounded_number_of_points_in_all(
     assert refused["data"]["item"]["c"] is None
     assert "more than 2500 series points" in refused["errors"][0]["message"]
     assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_an_answer_of_many_points_is_whole(api: Api, stored: Stored) -> None:
+    """Past 10,000 points an answer is encoded in a worker thread (http/app.py): same JSON."""
+    fields = " ".join(f"w{i}: waveform(pixels: 1000) {{ level max }}" for i in range(12))
+    query = "query($id: UUID!) { item(id: $id) { " + fields + " } }"
+    item = api(query, {"id": str(stored.item_id)}, as_="alice")["item"]
+    assert len(item) == 12
+    for wave in item.values():
+        assert wave["level"] == 0 and len(wave["max"]) == 345
+        np.testing.assert_allclose(wave["max"], AMPLITUDE, atol=2e-3)

@@ -130,3 +130,5 @@ class DatabaseExtension(SchemaExtension):
         finally:
             _current.reset(token)
             scope.close()
+            # Read by the HTTP view: an answer of many points is encoded off the event loop.
+            context.request.state.points = scope.points

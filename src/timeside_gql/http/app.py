@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
-from typing import Any
+from typing import Any, cast
 
 import anyio
+from anyio import to_thread
 from cross_web import HTTPException
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
@@ -21,7 +22,9 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from timeside_gql.api.context import Context
@@ -71,6 +74,20 @@ class GraphQLApp(GraphQL[Context, None]):
             response = timeout_response(self.settings.request_timeout_s)
         await response(scope, receive, send)
 
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """An answer carrying many series points or waveform pixels is encoded in a worker
+        thread: JSON of 200,000 points and their times took the event loop 0.8 s here."""
+        data = await super().process_result(request, result)
+        if getattr(request.state, "points", 0) < ENCODE_IN_THREAD_POINTS:
+            return data
+        text = await to_thread.run_sync(super().encode_json, data)
+        return cast(GraphQLHTTPResponse, _Encoded(data, text=text))
+
+    def encode_json(self, data: object) -> str | bytes:
+        return data.text if isinstance(data, _Encoded) else super().encode_json(data)
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our self-hosted GraphiQL: Strawberry's loads its scripts from a CDN."""
         return web.playground()
@@ -103,6 +120,18 @@ class GraphQLApp(GraphQL[Context, None]):
             raise ConnectionRejectionError({"reason": exc.detail}) from exc
         context.viewer, context.token = caller.viewer, caller.token
         return UNSET
+
+
+#: Series points and waveform pixels from which an answer is encoded in a worker thread.
+ENCODE_IN_THREAD_POINTS = 10_000
+
+
+class _Encoded(dict[str, Any]):
+    """A response already encoded (the dict stays for Strawberry's error handling)."""
+
+    def __init__(self, data: Mapping[str, Any], *, text: str | bytes) -> None:
+        super().__init__(data)
+        self.text = text
 
 
 #: ``extensions.code`` of each HTTP-level refusal, named as in the query-level errors.
