@@ -7,9 +7,13 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+from graphql import get_introspection_query
+from graphql.language import Lexer, Source, TokenKind
 from sqlalchemy.engine import Engine
 
 from tests.api.conftest import Api, make_settings, serve
+from timeside_gql.api.schema import TOKEN_PATTERN
 from timeside_gql.http.app import MAX_JSON_BODY
 
 
@@ -55,3 +59,21 @@ def test_an_operation_past_its_deadline_is_answered_timeout(tmp_path: Path, engi
     assert response.status_code == 503
     (error,) = response.json()["errors"]
     assert error["extensions"]["code"] == "TIMEOUT"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        get_introspection_query(descriptions=True),
+        '{ a(x: -1.5e3, y: "s \\" t", z: """block "" q""") { ...F } } # a, comment\n'
+        "fragment F on T { b, c @skip(if: true) }",
+    ],
+)
+def test_the_token_count_before_parsing_is_the_lexers(document: str) -> None:
+    """The fast count refuses exactly what the parser's limit would: never a valid document
+    within the budget."""
+    lexer, count = Lexer(Source(document)), 0
+    while lexer.advance().kind != TokenKind.EOF:
+        count += 1
+    assert count > 20
+    assert sum(not t.group().startswith("#") for t in TOKEN_PATTERN.finditer(document)) == count
