@@ -144,7 +144,7 @@ def _librosa_features(y: np.ndarray, sr: int) -> None:
     _mel = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr))
     _onsets = librosa.onset.onset_detect(y=y, sr=sr)
     _tempo, _beats = librosa.beat.beat_track(y=y, sr=sr)
-    _f0 = librosa.yin(y, fmin=65, fmax=2093, sr=sr, frame_length=1024)
+    _f0 = librosa.yin(y, fmin=40, fmax=2093, sr=sr, frame_length=2048)
     _mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=13)
     _chroma = librosa.feature.chroma_stft(y=y, sr=sr)
     _centroid = librosa.feature.spectral_centroid(y=y, sr=sr)

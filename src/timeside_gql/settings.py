@@ -78,6 +78,18 @@ class Settings(BaseSettings):
         description="Seconds a request for an uncached whole-file transcode waits for it; past "
         "that it is answered 503 with Retry-After while the encode goes on.",
     )
+    max_nesting: int = Field(
+        64,
+        gt=0,
+        description="Deepest nesting of a JSON body or WebSocket message, and of a GraphQL "
+        "document's brackets and fragment spreads.",
+    )
+    max_string_length: int = Field(
+        65536, gt=0, description="Longest string argument (a description, a text), in characters."
+    )
+    max_list_length: int = Field(10000, gt=0, description="Most entries of a list argument.")
+    max_tags: int = Field(100, gt=0, description="Most tag names in a filter or on one object.")
+    max_search_length: int = Field(256, gt=0, description="Longest search string.")
     max_series_points: int = Field(
         10000, gt=0, description="Largest `maxPoints` of a series and `pixels` of a waveform."
     )
@@ -87,7 +99,19 @@ class Settings(BaseSettings):
         description="Most series points and waveform pixels one operation may ask for in all.",
     )
     token_ttl_days: int | None = Field(
-        None, description="Lifetime of tokens issued by `login`; unset never expires."
+        None,
+        gt=0,
+        le=36_500,
+        description="Lifetime of tokens issued by `login`, in days; unset never expires.",
+    )
+    login_attempts_per_account: int = Field(
+        10, gt=0, description="Failed logins of one username per window before RateLimited."
+    )
+    login_attempts_per_address: int = Field(
+        50, gt=0, description="Failed logins from one client address per window."
+    )
+    login_window_s: int = Field(
+        300, gt=0, description="Seconds a window of failed logins lasts (RateLimited until then)."
     )
     job_time_limit: float = Field(
         600, description="Seconds a job may run before it is interrupted and marked failed."
@@ -97,6 +121,12 @@ class Settings(BaseSettings):
     )
     worker_heartbeat_timeout: float = Field(
         60, description="Seconds of silence after which a worker counts as dead (Redis broker)."
+    )
+    outbox_interval_s: float = Field(
+        2, gt=0, description="Seconds between passes sending messages the broker missed."
+    )
+    janitor_interval_s: float = Field(
+        300, gt=0, description="Seconds between sweeps of files and rows a dead process left."
     )
     embedded_worker_threads: int = Field(
         1, description="Threads of the in-process worker that runs jobs when Redis is unset."
@@ -137,6 +167,22 @@ class Settings(BaseSettings):
         """The secret key, or the random one every process sharing the data dir agrees on,
         made on first use (a command that signs nothing leaves no file)."""
         return self.secret_key or _stored_secret(self.data_dir.resolve() / "secret_key")
+
+    @property
+    def job_stale_s(self) -> float:
+        """Seconds without a heartbeat after which a running job's process counts as dead."""
+        return self.worker_heartbeat_timeout / 2
+
+    @property
+    def heartbeat_interval_s(self) -> float:
+        """Seconds between heartbeats of running jobs, and between reconciler passes."""
+        return self.worker_heartbeat_timeout / 6
+
+    @property
+    def stale_file_s(self) -> float:
+        """Age past which a temporary file of any process is left over: no job outlives its
+        time limit."""
+        return self.job_time_limit + self.worker_heartbeat_timeout
 
     @property
     def db_url(self) -> str:

@@ -13,7 +13,7 @@ from graphql.language import Lexer, Source, TokenKind
 from sqlalchemy.engine import Engine
 
 from tests.api.conftest import Api, make_settings, serve
-from timeside_gql.api.schema import TOKEN_PATTERN
+from timeside_gql.api.documents import TOKEN_PATTERN
 from timeside_gql.http.app import MAX_JSON_BODY
 
 

@@ -3,6 +3,7 @@ tests/web)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,12 +61,33 @@ def broken(engine: Engine) -> Iterator[Engine]:
         connection.execute(sa.text("ALTER TABLE tags_away RENAME TO tags"))
 
 
-def test_unexpected_errors_are_masked_unless_debug(broken: Engine, tmp_path: Path) -> None:
+def test_unexpected_errors_are_masked_unless_debug(
+    broken: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Masked to an incident id, the one the log has with the traceback."""
     document = "{ tags { totalCount } }"
-    masked = query(broken, tmp_path, document)
-    assert masked["errors"][0]["message"] == "Unexpected error."
+    with caplog.at_level(logging.ERROR, logger="timeside_gql.api"):
+        masked = query(broken, tmp_path, document)
+    (error,) = masked["errors"]
+    incident = error["extensions"]["incident"]
+    assert error["message"] == f"Unexpected error (id {incident})."
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "tags" not in error["message"]
+    (record,) = [r for r in caplog.records if incident in r.getMessage()]
+    assert record.exc_info is not None and "tags" in record.getMessage()
     shown = query(broken, tmp_path, document, debug=True)
     assert "tags" in shown["errors"][0]["message"]
+    assert shown["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+
+
+def test_request_errors_carry_a_code(engine: Engine, tmp_path: Path) -> None:
+    for document, code in (
+        ("{ me { id }", "GRAPHQL_PARSE_FAILED"),
+        ("{ nope }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ items(first: 1, filter: {unknown: 1}) { totalCount } }", "GRAPHQL_VALIDATION_FAILED"),
+    ):
+        (error,) = query(engine, tmp_path, document)["errors"]
+        assert error["extensions"]["code"] == code, error
 
 
 def test_client_errors_are_not_masked(engine: Engine, tmp_path: Path) -> None:

@@ -159,6 +159,11 @@ def test_waveform_arguments_are_checked(api: Api, stored: Stored) -> None:
         (error,) = body["errors"]
         assert error["message"].startswith(message)
         assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    for window in ({"start": -1e308, "stop": 1e308}, {"start": 0.0, "stop": 1e10}):
+        body = api.raw(WAVEFORM, {"id": str(stored.item_id), "pixels": 10, **window}, as_="alice")
+        (error,) = body["errors"]
+        assert error["message"].startswith("start and stop must be numbers of seconds within")
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
     empty = waveform(api, stored, start=10.0, stop=20.0)  # after the end: nothing to draw
     assert (empty["times"], empty["min"]) == ([], [])
 

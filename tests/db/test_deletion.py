@@ -69,6 +69,9 @@ def test_deleting_an_item_takes_its_derived_rows_and_files_after_commit(
     factories.add(session, Annotation(track_id=track.id, stop=1.0))
     tag = factories.add(session, Tag(name="voice"))
     factories.add(session, ItemTag(item_id=item.id, tag_id=tag.id))
+    shared = factories.add(session, Tag(name="shared"))  # also on the keeper: it stays
+    factories.add(session, ItemTag(item_id=item.id, tag_id=shared.id))
+    factories.add(session, ItemTag(item_id=keeper.id, tag_id=shared.id))
     session.commit()
 
     delete(session, item, data_dir=tmp_path)
@@ -82,7 +85,8 @@ def test_deleting_an_item_takes_its_derived_rows_and_files_after_commit(
     assert session.exec(select(SelectionItem.item_id)).all() == [keeper.id]
     assert session.exec(select(Task.id)).all() == [on_selection.id]
     assert count(session, AnnotationTrack) == count(session, Annotation) == 0
-    assert count(session, ItemTag) == 0 and count(session, Tag) == 1
+    assert count(session, ItemTag) == 1 and count(session, Tag) == 1  # "voice" went with it
+    assert session.exec(select(Tag.name)).all() == ["shared"]
     assert on_item.id not in session.exec(select(Task.id)).all()
 
 

@@ -121,6 +121,28 @@ class Deployment:
                 process.wait()
 
 
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Poll ``check`` every 0.2 s; TimeoutError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not done after {timeout} s")
+        time.sleep(0.2)
+
+
+def upload(url: str, token: str, title: str, body: bytes) -> str:
+    """POST /media/items: a new item of this audio; its id."""
+    response = httpx.post(
+        f"{url}/media/items",
+        params={"title": title},
+        content=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 def graphql(url: str, token: str, query: str, **variables: Any) -> dict[str, Any]:
     response = httpx.post(
         f"{url}/graphql",

@@ -98,8 +98,7 @@ def test_cancel_stops_the_running_job_and_the_queued_ones(runtime, settings, eng
     world = build_world(engine, data_dir, failing=False)
     with session_scope(engine) as session:
         tasks.run_task(session, SYSTEM, world.task_id)
-    job_ids: list = []
-    execution.fan_out(world.task_id, enqueue=job_ids.append)
+    job_ids = execution.fan_out(world.task_id)
     with session_scope(engine) as session:
         running = lifecycle.claim_job(session, job_ids[0], max_attempts=3)
         plan = execution.plan_job(session, running)
@@ -126,8 +125,7 @@ def test_a_job_planned_before_its_item_got_new_audio_records_nothing(
     world = build_world(engine, data_dir, failing=False, pids=("level",))
     with session_scope(engine) as session:
         tasks.run_task(session, SYSTEM, world.task_id)
-    job_ids: list = []
-    execution.fan_out(world.task_id, enqueue=job_ids.append)
+    job_ids = execution.fan_out(world.task_id)
     with session_scope(engine) as session:
         job = lifecycle.claim_job(session, job_ids[0], max_attempts=3)
         plan = execution.plan_job(session, job)
@@ -232,8 +230,7 @@ async def test_the_same_audio_under_two_items_is_computed_once(runtime, settings
     def drive() -> None:  # the jobs one after the other, as one worker thread would
         with session_scope(engine) as session:
             tasks.run_task(session, SYSTEM, world.task_id)
-        job_ids: list = []
-        execution.fan_out(world.task_id, enqueue=job_ids.append)
+        job_ids = execution.fan_out(world.task_id)
         for job_id in job_ids:
             execution.run_job(job_id, settings=settings)
 
@@ -278,6 +275,4 @@ def test_an_item_deleted_mid_job_leaves_no_result_files(runtime, settings, engin
 
 
 def _fanned_out(task_id) -> list:
-    job_ids: list = []
-    execution.fan_out(task_id, enqueue=job_ids.append)
-    return job_ids
+    return execution.fan_out(task_id)

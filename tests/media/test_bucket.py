@@ -16,7 +16,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ import pytest
 import soundfile as sf
 
 from tests.db import factories
-from tests.jobs.live import Deployment, free_port, graphql, instance_env
+from tests.jobs.live import Deployment, free_port, graphql, instance_env, upload, wait_until
 from tests.services import need_redis, unavailable
 from timeside_gql.db.engine import create_engine
 from timeside_gql.db.migrate import upgrade
@@ -68,7 +67,7 @@ def s3() -> Iterator[dict[str, str]]:
     )
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: _answers(endpoint), "moto_server")
+        wait_until(lambda: _answers(endpoint), "moto_server")
         env = {
             "TIMESIDE_S3_BUCKET": BUCKET,
             "TIMESIDE_S3_ENDPOINT_URL": endpoint,
@@ -107,14 +106,6 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _wait(check: Any, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready after {timeout} s")
-        time.sleep(0.2)
-
-
 def sine_wav(frequency: float = FREQUENCY) -> bytes:
     t = np.arange(int(RATE * SECONDS)) / RATE
     buffer = io.BytesIO()
@@ -122,24 +113,12 @@ def sine_wav(frequency: float = FREQUENCY) -> bytes:
     return buffer.getvalue()
 
 
-def upload(url: str, token: str, title: str) -> str:
-    response = httpx.post(
-        f"{url}/media/items",
-        params={"title": title},
-        content=sine_wav(),
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=60,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
 def item_state(url: str, token: str, item_id: str) -> dict[str, Any]:
     return graphql(url, token, ITEM, id=item_id)["item"]
 
 
 def wait_ingested(url: str, token: str, item_id: str) -> None:
-    _wait(lambda: item_state(url, token, item_id)["ingestStatus"] == "DONE", "ingest", 120)
+    wait_until(lambda: item_state(url, token, item_id)["ingestStatus"] == "DONE", "ingest", 120)
 
 
 def run_levels(url: str, token: str, item_ids: list[str]) -> str:
@@ -157,7 +136,7 @@ def run_levels(url: str, token: str, item_ids: list[str]) -> str:
         assert status["status"] != "FAILED", status
         return bool(status["status"] == "DONE")
 
-    _wait(ended, "task", 180)
+    wait_until(ended, "task", 180)
     return str(task["id"])
 
 
@@ -192,7 +171,7 @@ def test_every_route_serves_from_the_bucket_once_the_local_cache_is_gone(embedde
     prefix = live.env["TIMESIDE_S3_PREFIX"]
     url = live.serve()
     headers = {"Authorization": f"Bearer {token}"}
-    item_id = upload(url, token, "sine")
+    item_id = upload(url, token, "sine", sine_wav())
     wait_ingested(url, token, item_id)
     run_levels(url, token, [item_id])
     stored = keys(s3, prefix)
@@ -244,7 +223,7 @@ def test_a_server_and_two_workers_sharing_no_disk_run_a_task(tmp_path, s3, postg
         url = hosts["server"].serve()
         hosts["worker-a"].worker()
         hosts["worker-b"].worker()
-        item_ids = [upload(url, token, f"sine {n}") for n in range(4)]
+        item_ids = [upload(url, token, f"sine {n}", sine_wav()) for n in range(4)]
         for item_id in item_ids:
             wait_ingested(url, token, item_id)
         run_levels(url, token, item_ids)

@@ -40,6 +40,7 @@ from timeside_gql.db.models import (
     Experience,
     IngestStatus,
     Item,
+    ItemDescriptor,
     ItemTag,
     Job,
     JobStatus,
@@ -56,6 +57,7 @@ from timeside_gql.db.models import (
 )
 from timeside_gql.db.processors import sync_processors
 from timeside_gql.jobs.results import PresetRun, cache_key, claim_results, store_outcome
+from timeside_gql.portability.closure import INSTANCE_TABLES
 
 SAMPLERATE = 22050
 PIDS = ("level", "mean_dc_shift", "waveform_simple")
@@ -233,6 +235,17 @@ def populate(instance: Instance) -> dict[str, uuid.UUID]:
             select(Result).where(Result.item_id == ids["a"], Result.preset_id == preset_ids[0])
         ).one()
         s.add(AnnotationResult(annotation_id=ids["onset"], result_id=level_a.id))
+        vector = [0.5, -0.25, 0.125]  # a descriptor travels with its item and result
+        s.add(
+            ItemDescriptor(
+                item_id=ids["a"],
+                result_id=level_a.id,
+                version="1.0",
+                vector=vector,
+                tempo=120.0,
+                key=9,
+            )
+        )
         ids["level_a"] = level_a.id
     instance.ids = ids
     return ids
@@ -276,7 +289,8 @@ def rows(instance: Instance, table: str) -> list[dict[str, Any]]:
 
 
 def tables(instance: Instance, names: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
-    return {name: rows(instance, name) for name in names or list(SQLModel.metadata.tables)}
+    dumped = [name for name in SQLModel.metadata.tables if name not in INSTANCE_TABLES]
+    return {name: rows(instance, name) for name in names or dumped}
 
 
 def counts(instance: Instance) -> dict[str, int]:

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from timeside_gql.db.visibility import ANONYMOUS, Viewer
+from timeside_gql.services.throttle import Counter, MemoryCounter
 from timeside_gql.settings import Settings
 
 
@@ -32,3 +33,5 @@ class Context:
     viewer: Viewer = ANONYMOUS
     token: str | None = field(default=None, repr=False)
     connection_params: dict[str, Any] | None = field(default=None, repr=False)
+    #: Failed logins of the application (services/throttle.py).
+    logins: Counter = field(default_factory=MemoryCounter, repr=False)

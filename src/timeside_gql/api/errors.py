@@ -74,6 +74,11 @@ class MediaRefusedError(Error):
     )
 
 
+@strawberry.type(description="Too many failed attempts: try again in `retryAfter` seconds.")
+class RateLimited(Error):
+    retry_after: int = strawberry.field(description="Seconds to wait before trying again.")
+
+
 def to_graphql(error: ServiceError) -> Error:
     """The payload member a service failure is returned as."""
     match error:
@@ -103,4 +108,5 @@ ERROR_TYPES = (
     ConflictError,
     AuthenticationError,
     MediaRefusedError,
+    RateLimited,
 )

@@ -7,36 +7,30 @@ change the SDL, so the exported file describes both.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from itertools import islice
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from timeside_gql.api.corpus import CorpusQueries
-from timeside_gql.api.errors import ERROR_TYPES, ClientError
+from timeside_gql.api.documents import CachedDocuments
+from timeside_gql.api.errors import ERROR_TYPES
+from timeside_gql.api.limits import FINITE_JSON, InputLimits
+from timeside_gql.api.masking import ErrorCodes, is_internal, log_incident
 from timeside_gql.api.mutations import Mutation
+from timeside_gql.api.outages import OutageErrors
 from timeside_gql.api.queries import Query as BaseQuery
 from timeside_gql.api.scope import DatabaseExtension
 from timeside_gql.api.subscriptions import Subscription
 from timeside_gql.api.types.series import NUMBERS_SCALAR, Numbers
 from timeside_gql.settings import Settings
-
-#: Distinct documents kept parsed and validated (clients send a handful, over and over).
-DOCUMENTS_CACHED = 256
 
 
 @strawberry.type
@@ -45,13 +39,38 @@ class Query(BaseQuery, CorpusQueries):
 
 
 class Schema(strawberry.Schema):
-    """Logs only the errors worth a look: not those the client caused."""
+    """Logs only the errors worth a look, each with an incident id (api/masking.py)."""
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """One result: a subscription only streams (WebSocket, SSE), so a plain POST of one
+        is refused (400) instead of failing on its generator."""
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
+        allowed.discard(OperationType.SUBSCRIPTION)
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types=allowed,
+            operation_extensions=operation_extensions,
+        )
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        internal = [error for error in errors if is_internal(error)]
-        super().process_errors(internal, execution_context)
+        for error in errors:
+            if is_internal(error):
+                log_incident(error)
 
 
 def _schema(extensions: list[Any]) -> Schema:
@@ -61,58 +80,25 @@ def _schema(extensions: list[Any]) -> Schema:
         subscription=Subscription,
         types=ERROR_TYPES,
         extensions=extensions,
-        config=StrawberryConfig(scalar_map={Numbers: NUMBERS_SCALAR}),
+        config=StrawberryConfig(scalar_map={Numbers: NUMBERS_SCALAR, JSON: FINITE_JSON}),
     )
 
 
-def is_internal(error: GraphQLError) -> bool:
-    """Mask everything but request errors (syntax, validation) and our ClientErrors."""
-    original = error.original_error
-    return original is not None and not isinstance(original, ClientError | GraphQLError)
-
-
-#: One GraphQL token as the lexer reads it (strings whole, "..." once); commas, blanks and
-#: comments are not tokens. A count by this pattern is the lexer's, in C.
-TOKEN_PATTERN = re.compile(
-    r'"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|\.\.\.'
-    r"|[_A-Za-z][_0-9A-Za-z]*|-?[0-9][_0-9A-Za-z.+-]*|[^\s,]"
-)
-
-
-class TokenBudget(MaxTokensLimiter):
-    """graphql-core's token limit, and a count by regular expression before parsing: the
-    parser takes ~30 microseconds per token on a loaded core, so a 300 KB document reached
-    the limit only after 0.15 s; the count stops at the budget in a few milliseconds."""
-
-    def on_parse(self) -> Iterator[None]:
-        query = self.execution_context.query or ""
-        tokens = (t for t in TOKEN_PATTERN.finditer(query) if not t.group().startswith("#"))
-        if next(islice(tokens, self.max_token_count, None), None) is not None:
-            raise GraphQLError(
-                f"Syntax Error: Document contains more than {self.max_token_count} tokens. "
-                "Parsing aborted."
-            )
-        yield
-
-
 def build_schema(settings: Settings) -> Schema:
-    """The served schema. Documents are parsed and validated once per distinct text (LRU
-    caches shared by the process), so the limits' rules are made once too: a rule class made
-    per request would make every validation a cache miss."""
-    rules = [
+    # Made once, so that validations are cached (api/documents.py).
+    rules = (
         *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    ]
+    )
     extensions: list[Any] = [
+        lambda: InputLimits(settings=settings),  # api/limits.py: first, before any rule
         DatabaseExtension,
-        # The token budget bounds parsing, before any cache or validation sees the document.
-        lambda: TokenBudget(settings.max_query_tokens),
-        lambda: ParserCache(maxsize=DOCUMENTS_CACHED),
-        lambda: AddValidationRules(rules),
-        lambda: ValidationCache(maxsize=DOCUMENTS_CACHED),
+        lambda: AddValidationRules(list(rules)),
+        # Last of those that parse or validate: it keeps a refusal made before it.
+        lambda: CachedDocuments(max_tokens=settings.max_query_tokens),
     ]
-    if not settings.debug:
-        extensions.append(lambda: MaskErrors(should_mask_error=is_internal))
+    extensions.append(lambda: ErrorCodes(mask=not settings.debug))  # api/masking.py
+    extensions.append(OutageErrors)  # after ErrorCodes: see api/outages.py
     return _schema(extensions)
 
 

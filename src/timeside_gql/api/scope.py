@@ -38,7 +38,7 @@ class OperationScope:
     """Owns the session of one operation; ``read`` and ``write`` run code against it."""
 
     def __init__(self, sessions: sessionmaker[Session], viewer: Viewer, settings: Settings) -> None:
-        self._sessions = sessions
+        self.sessions = sessions
         self.settings = settings
         self._session: Session | None = None
         self._lock = asyncio.Lock()
@@ -61,7 +61,7 @@ class OperationScope:
     @property
     def session(self) -> Session:
         if self._session is None:
-            self._session = self._sessions()
+            self._session = self.sessions()
         return self._session
 
     async def read(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
@@ -21,6 +21,7 @@ import strawberry
 from anyio import to_thread
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, select
+from starlette.websockets import WebSocket
 
 from timeside_gql.api.errors import ClientError
 from timeside_gql.api.loaders import Loaders
@@ -28,7 +29,9 @@ from timeside_gql.api.permissions import CanRead
 from timeside_gql.api.scope import OperationScope, current_scope
 from timeside_gql.api.types.base import as_type
 from timeside_gql.api.types.tasks import Job, Result, Task
+from timeside_gql.db import auth
 from timeside_gql.db import models as m
+from timeside_gql.db.errors import InvalidToken
 from timeside_gql.db.visibility import Viewer, visible
 from timeside_gql.jobs.events import Event, get_bus, item_channel, task_channel
 
@@ -40,6 +43,9 @@ ENDED = frozenset({m.TaskStatus.DONE, m.TaskStatus.FAILED, m.TaskStatus.CANCELLE
 ENDED_EVENTS = frozenset(status.value for status in ENDED)
 #: How long a subscription to an ended task waits for the task's final event.
 SETTLED_GRACE_S = 2.0
+#: Seconds between checks that the subscriber's token is still live (revoked, password changed,
+#: user deleted): how long a subscription outlives its credentials at most.
+REVERIFY_S = 0.5
 
 
 @strawberry.enum(description="What an update reports.")
@@ -145,6 +151,7 @@ async def _updates(
     id: UUID,
     channel: str,
     *,
+    alive: Callable[[], Awaitable[bool]],
     settled: Callable[[Any], bool] = lambda _: False,
 ) -> AsyncGenerator[tuple[UpdateKind, _Rows, Event], None]:
     """Snapshot, then one (kind, rows, event) per event; stops when the subject disappears, or
@@ -156,9 +163,8 @@ async def _updates(
         yield UpdateKind.SNAPSHOT, rows, {}
         while True:
             wait = SETTLED_GRACE_S if settled(rows.subject) else None
-            try:
-                event = await asyncio.wait_for(anext(events), wait)
-            except TimeoutError:
+            event = await _next(events, wait, alive)
+            if event is None:
                 return
             # Loaders cache for the operation, which lives as long as the subscription.
             scope.loaders = Loaders(scope.read, scope.viewer)
@@ -166,6 +172,56 @@ async def _updates(
             if rows.subject is None:
                 return
             yield _kind(event), rows, event
+
+
+async def _next(
+    events: AsyncIterator[Event], wait: float | None, alive: Callable[[], Awaitable[bool]]
+) -> Event | None:
+    """The next event (None after ``wait`` seconds); every REVERIFY_S, ``alive`` must still
+    hold, or the subscription ends with UNAUTHENTICATED."""
+    loop = asyncio.get_running_loop()
+    end = None if wait is None else loop.time() + wait
+    pending = asyncio.ensure_future(anext(events))
+    try:
+        while True:
+            tick = REVERIFY_S if end is None else min(REVERIFY_S, end - loop.time())
+            done, _ = await asyncio.wait({pending}, timeout=max(tick, 0.0))
+            if done:
+                return pending.result()
+            if end is not None and loop.time() >= end:
+                return None
+            if not await alive():
+                raise ClientError(
+                    "the credentials of this subscription ended", code="UNAUTHENTICATED"
+                )
+    finally:
+        pending.cancel()
+
+
+def _token_alive(sessions: sessionmaker[Session], token: str) -> bool:
+    try:
+        with sessions() as session, session.begin():
+            auth.verify_token(session, token)
+    except InvalidToken:
+        return False
+    return True
+
+
+def _alive(info: strawberry.Info) -> Callable[[], Awaitable[bool]]:
+    """Whether the subscriber's token is still live (revoked, its user deleted, a password
+    changed: no). An anonymous subscriber has nothing to lose. A WebSocket whose token ended is
+    closed (4403), so no later operation runs on its credentials."""
+    context = info.context
+    token, sessions = context.token, context.sessions
+
+    async def check() -> bool:
+        if token is None or await to_thread.run_sync(_token_alive, sessions, token):
+            return True
+        if isinstance(context.request, WebSocket):
+            await context.request.close(code=4403, reason="credentials ended")
+        return False
+
+    return check
 
 
 def _ended(task: m.Task) -> bool:
@@ -190,7 +246,10 @@ class Subscription:
         self, info: strawberry.Info, task_id: UUID
     ) -> AsyncGenerator[TaskUpdate, None]:
         scope, sessions = current_scope(), info.context.sessions
-        updates = _updates(scope, sessions, m.Task, task_id, task_channel(task_id), settled=_ended)
+        channel = task_channel(task_id)
+        updates = _updates(
+            scope, sessions, m.Task, task_id, channel, alive=_alive(info), settled=_ended
+        )
         async for kind, rows, event in updates:
             yield TaskUpdate(
                 kind=kind,
@@ -215,7 +274,8 @@ class Subscription:
         self, info: strawberry.Info, item_id: UUID
     ) -> AsyncGenerator[ItemUpdate, None]:
         scope, sessions = current_scope(), info.context.sessions
-        updates = _updates(scope, sessions, m.Item, item_id, item_channel(item_id))
+        channel = item_channel(item_id)
+        updates = _updates(scope, sessions, m.Item, item_id, channel, alive=_alive(info))
         async for kind, rows, event in updates:
             yield ItemUpdate(
                 kind=kind,

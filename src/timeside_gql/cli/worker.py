@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-ACTORS_MODULE = "timeside_gql.jobs.actors"
+ACTORS_MODULE = "timeside_gql.jobs.worker_process"
 PROCESSES = "worker processes (default: one per CPU)"
 THREADS = "threads per process (default 1: analysis is CPU-bound)"
 

@@ -98,9 +98,10 @@ def _open(path: Path) -> tuple[av.container.InputContainer, av.audio.stream.Audi
         container.close()
         raise DecodeError(f"{path.name}: contains no audio stream")
     stream = container.streams.audio[0]
-    if not stream.codec_context.sample_rate or not stream.codec_context.channels:
+    codec = stream.codec_context  # None when FFmpeg knows no decoder (e.g. 0 bits per sample)
+    if codec is None or not codec.sample_rate or not codec.channels:
         container.close()
-        raise DecodeError(f"{path.name}: audio stream without samplerate or channels")
+        raise DecodeError(f"{path.name}: audio stream without decoder, samplerate or channels")
     return container, stream
 
 

@@ -43,6 +43,10 @@ def validate_against(schema: Mapping[str, Any], params: Mapping[str, Any] | None
     if not isinstance(params, Mapping):
         raise ParameterError(f"parameters must be an object, not {type(params).__name__}")
     filled = _fill_defaults(schema, copy.deepcopy(dict(params)))
+    try:  # NaN passes JSON Schema's "number" and would make every listing invalid JSON
+        json.dumps(filled, allow_nan=False)
+    except ValueError:
+        raise ParameterError("parameters must be finite numbers (no NaN or Infinity)") from None
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
     if errors:

@@ -4,6 +4,10 @@ A message sent before its transaction commits could reach a worker that does not
 yet; one sent for a transaction that then rolls back would run work nobody asked for; a file
 removed before the commit is lost when the transaction rolls back. So callbacks are queued on
 the session and run by one ``after_commit`` hook, in order; a rollback forgets them.
+
+The transaction is committed when they run: a callback that fails is logged and the next ones
+still run, so nothing after the commit can turn a committed write into an error (the caller
+would undo what the rows now point to, such as an uploaded file).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 log = logging.getLogger(__name__)
 _QUEUE = "timeside_after_commit"
+_BATCHES = "timeside_after_commit_batches"
 #: Called with (path, tree) after each removal: the storage layer removes a bucket's copy.
 _removal_observers: list[Callable[[Path, bool], None]] = []
 
@@ -26,6 +31,18 @@ _removal_observers: list[Callable[[Path, bool], None]] = []
 def after_commit(session: OrmSession, callback: Callable[[], object]) -> None:
     """Run ``callback`` once the session's transaction commits; never if it rolls back."""
     session.info.setdefault(_QUEUE, []).append(callback)
+
+
+def batch_after_commit(
+    session: OrmSession, key: str, item: object, callback: Callable[[list[object]], None]
+) -> None:
+    """Collect ``item`` under ``key``; once the transaction commits, ``callback`` runs once
+    with every item collected under ``key`` in it."""
+    batches: dict[str, list[object]] = session.info.setdefault(_BATCHES, {})
+    if key not in batches:
+        items = batches[key] = []
+        after_commit(session, lambda: callback(items))
+    batches[key].append(item)
 
 
 def remove_after_commit(
@@ -45,13 +62,18 @@ def on_file_removed(observer: Callable[[Path, bool], None]) -> None:
 
 @event.listens_for(OrmSession, "after_commit")
 def _run_queued(session: OrmSession) -> None:
+    session.info.pop(_BATCHES, None)
     for callback in session.info.pop(_QUEUE, ()):
-        callback()
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback %r failed", callback)
 
 
 @event.listens_for(OrmSession, "after_rollback")
 def _forget_queued(session: OrmSession) -> None:
     session.info.pop(_QUEUE, None)
+    session.info.pop(_BATCHES, None)
 
 
 def _remove(path: Path, *, tree: bool) -> None:

@@ -388,6 +388,8 @@ class Job(Entity, table=True):
     attempts: int = 0
     started_at: datetime | None = _when()
     finished_at: datetime | None = _when()
+    #: Refreshed by the process running the job; a running job gone silent is claimable.
+    heartbeat_at: datetime | None = _when()
 
     task: "Task" = Relationship()
     item: "Item" = Relationship()
@@ -414,6 +416,26 @@ class Result(Entity, table=True):
 
     item: "Item" = Relationship()
     preset: "Preset" = Relationship()
+
+
+class ItemDescriptor(SQLModel, table=True):
+    """An item's similarity descriptor (``core.similarity``), kept beside the result it was
+    read from so that similarity search needs no file: one row per item, the newest."""
+
+    __tablename__: ClassVar[str] = "item_descriptors"
+
+    item_id: uuid.UUID = Field(foreign_key="items.id", ondelete="CASCADE", primary_key=True)
+    result_id: uuid.UUID = _fk("results.id", "CASCADE")
+    version: str = Field(max_length=64)
+    vector: list[float] = Field(default_factory=list, sa_type=JSONType, nullable=False)
+    tempo: float  # BPM, read from the vector
+    key: int  # index into core.analyzers.tonal.KEYS, read from the vector
+    updated_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=UTCDateTime,
+        nullable=False,
+        sa_column_kwargs={"onupdate": utcnow},
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -480,3 +502,29 @@ class AnalysisTrack(Shareable, table=True):
 
     analysis: "Analysis" = Relationship()
     item: "Item" = Relationship()
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages to the broker
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to send to the broker, written in the transaction of the row that needs it.
+
+    A dispatcher sends unsent rows and stamps ``sent_at``; ``broker_ref`` lets the reconciler
+    ask the broker whether a sent message still exists.
+    """
+
+    __tablename__: ClassVar[str] = "outbox"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    actor: str = Field(max_length=64)
+    args: list[Any] = Field(default_factory=list, sa_type=JSONType, nullable=False)
+    #: The object the message is about (a task, job or item id), for the reconciler.
+    subject_id: uuid.UUID = Field(index=True)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True, index=True)
+    #: The broker's own key of the sent message (Redis: its field in the queue's hash).
+    broker_ref: str | None = Field(default=None, max_length=64)
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_type=sa.Text)

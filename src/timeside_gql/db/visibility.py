@@ -4,8 +4,10 @@ fan-out share one rule.
 Shareable objects (items, selections, experiences, tasks, annotation tracks, analyses, analysis
 tracks) are visible when public, to their author and to admins. Derived objects follow the object
 they hang off: a result or an annotation track is visible with its item, an annotation with its
-track, a job with its task, an analysis track with its item and its analysis. Providers,
-processors, presets and tags are catalogue data, visible to all readers.
+track, a job with its task, an analysis track with its item and its analysis. A tag is visible
+through what carries it: a visible item or a visible annotation (its name may say what a private
+item is); one that nothing carries is seen by admins only. Providers, processors and presets are
+catalogue data, visible to all readers.
 """
 
 from __future__ import annotations
@@ -72,6 +74,18 @@ _RULES: dict[type[Any], Callable[[Viewer], ColumnElement[bool]]] = {
     ),
     m.Result: lambda v: col(m.Result.item_id).in_(_visible_ids(m.Item, v)),
     m.Job: lambda v: col(m.Job.task_id).in_(_visible_ids(m.Task, v)),
+    m.Tag: lambda v: sa.or_(
+        col(m.Tag.id).in_(
+            sa.select(col(m.ItemTag.tag_id)).where(
+                col(m.ItemTag.item_id).in_(_visible_ids(m.Item, v))
+            )
+        ),
+        col(m.Tag.id).in_(
+            sa.select(col(m.AnnotationTag.tag_id)).where(
+                col(m.AnnotationTag.annotation_id).in_(_visible_ids(m.Annotation, v))
+            )
+        ),
+    ),
 }
 
 

@@ -27,16 +27,20 @@ from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from timeside_gql.api import limits
 from timeside_gql.api.context import Context
 from timeside_gql.api.schema import build_schema
 from timeside_gql.db.engine import session_scope, settings_engine
 from timeside_gql.db.providers import sync_providers
-from timeside_gql.http.auth import Unauthenticated, authenticate
+from timeside_gql.http.auth import ServiceUnavailable, Unauthenticated, authenticate
 from timeside_gql.http.exports import routes as export_routes
+from timeside_gql.http.health import OUTAGE_CODE, outage_handlers
+from timeside_gql.http.health import routes as health_routes
 from timeside_gql.http.media import routes as media_routes
 from timeside_gql.http.uploads import multipart_limit, multipart_refusal, too_large
 from timeside_gql.http.uploads import routes as upload_routes
 from timeside_gql.jobs.runtime import job_runtime
+from timeside_gql.services import outages, throttle
 from timeside_gql.settings import Settings, get_settings
 from timeside_gql.storage.providers import all_providers
 from timeside_gql.web import routes as web
@@ -58,6 +62,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         self.settings = settings
         self.sessions = sessions
+        self.logins = throttle.counter(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's HTTP handling, with refusals in a GraphQL body (it answers plain text)."""
@@ -88,6 +93,19 @@ class GraphQLApp(GraphQL[Context, None]):
     def encode_json(self, data: object) -> str | bytes:
         return data.text if isinstance(data, _Encoded) else super().encode_json(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        """Every JSON of /graphql (body, multipart fields, WebSocket messages): api/limits.py."""
+        return limits.loads(data, max_nesting=self.settings.max_nesting)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Strawberry's, saying why a body is refused (it says "Unable to parse")."""
+        try:
+            return self.decode_json(data)
+        except limits.JSONRefused as refusal:
+            raise HTTPException(400, str(refusal)) from refusal
+        except ValueError as error:
+            raise HTTPException(400, "Unable to parse request body as JSON") from error
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our self-hosted GraphiQL: Strawberry's loads its scripts from a CDN."""
         return web.playground()
@@ -96,15 +114,19 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
         context = Context(
-            request=request, response=response, settings=self.settings, sessions=self.sessions
+            request=request,
+            response=response,
+            settings=self.settings,
+            sessions=self.sessions,
+            logins=self.logins,
         )
         if isinstance(request, Request):
             if refusal := multipart_refusal(request, self.settings):
                 raise HTTPException(*refusal)
             try:
                 caller = await authenticate(request, require_login=False)
-            except Unauthenticated as exc:
-                raise HTTPException(401, exc.detail) from exc
+            except (Unauthenticated, ServiceUnavailable) as exc:
+                raise HTTPException(exc.status_code, exc.detail) from exc
             context.viewer, context.token = caller.viewer, caller.token
         return context
 
@@ -118,6 +140,8 @@ class GraphQLApp(GraphQL[Context, None]):
             )
         except Unauthenticated as exc:
             raise ConnectionRejectionError({"reason": exc.detail}) from exc
+        except ServiceUnavailable as exc:
+            raise ConnectionRejectionError({"reason": exc.detail, "code": OUTAGE_CODE}) from exc
         context.viewer, context.token = caller.viewer, caller.token
         return UNSET
 
@@ -142,6 +166,7 @@ REFUSAL_CODES = {
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     413: "PAYLOAD_TOO_LARGE",
+    503: OUTAGE_CODE,
 }
 
 
@@ -152,6 +177,8 @@ def refusal_response(refusal: HTTPException) -> JSONResponse:
     headers = (
         {"WWW-Authenticate": 'Bearer error="invalid_token"'} if code == "UNAUTHENTICATED" else {}
     )
+    if code == OUTAGE_CODE:
+        headers["Retry-After"] = str(outages.RETRY_AFTER_S)
     return JSONResponse(body, status_code=refusal.status_code, headers=headers)
 
 
@@ -229,8 +256,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             Route("/graphql", graphql),
             WebSocketRoute("/graphql", graphql),
             *media_routes,
+            *health_routes,
         ],
         middleware=middleware,
+        exception_handlers=outage_handlers(),
         lifespan=lifespan,
     )
     if settings.playground:  # web/routes.py: the player at /, the pages' assets

@@ -23,6 +23,7 @@ from timeside_gql.db import auth
 from timeside_gql.db import models as m
 from timeside_gql.db.errors import InvalidToken
 from timeside_gql.db.visibility import ANONYMOUS, Viewer
+from timeside_gql.services import outages
 from timeside_gql.services.signing import SIGNATURE_PARAM, InvalidSignature, verify
 from timeside_gql.settings import Settings
 
@@ -32,6 +33,18 @@ class Unauthenticated(HTTPException):
 
     def __init__(self, detail: str = "authentication required") -> None:
         super().__init__(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class ServiceUnavailable(HTTPException):
+    """503: the database, the broker or the disk failed; worth trying again later."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(503, detail, headers={"Retry-After": str(outages.RETRY_AFTER_S)})
+
+    @classmethod
+    def of(cls, exc: BaseException) -> ServiceUnavailable | None:
+        what = outages.outage(exc)
+        return cls(outages.message(what)) if what else None
 
 
 class SignatureRefused(HTTPException):
@@ -67,18 +80,23 @@ async def authenticate(
     ``signed``, a ``sig`` query parameter, else anonymous unless ``require_login``.
 
     Raises Unauthenticated (401) for a bad token or a missing login, SignatureRefused (403)
-    for a bad signature.
+    for a bad signature, ServiceUnavailable (503) when the database cannot say.
     """
     settings, sessions = app_services(conn)
     header = conn.headers.get("authorization")
     token = token_from_params(params) if params is not None else bearer_token(header)
     signature = conn.query_params.get(SIGNATURE_PARAM) if signed else None
-    if token is not None:
-        viewer = await to_thread.run_sync(_token_viewer, sessions, token)
-    elif signature is not None:
-        viewer = await to_thread.run_sync(_signed_viewer, settings, sessions, conn, signature)
-    else:
-        viewer = ANONYMOUS
+    try:
+        if token is not None:
+            viewer = await to_thread.run_sync(_token_viewer, sessions, token)
+        elif signature is not None:
+            viewer = await to_thread.run_sync(_signed_viewer, settings, sessions, conn, signature)
+        else:
+            viewer = ANONYMOUS
+    except Exception as exc:
+        if unavailable := ServiceUnavailable.of(exc):
+            raise unavailable from exc
+        raise
     if viewer.is_anonymous and require_login:
         raise Unauthenticated()
     return Caller(viewer, token)

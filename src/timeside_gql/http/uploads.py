@@ -106,7 +106,7 @@ async def _receive(
     try:
         await to_thread.run_sync(_write, sessions, check, viewer)
         stored = await intake.store_chunks(settings, request.stream(), name=name)
-        with intake.removed_on_failure(settings, stored):
+        with intake.removed_on_failure(settings, stored, sessions):
             work = partial(_write, sessions, write, viewer, *args, stored, settings)
             item = await to_thread.run_sync(work)
     except MediaError as exc:

@@ -1,7 +1,7 @@
 """The Dramatiq actors: thin, id-only messages around ``jobs.execution`` and ``jobs.ingest``.
 
 Importing this module declares them on this process's broker (``jobs.broker``); the worker
-command points Dramatiq's CLI here, and ``services`` send them once their writes commit.
+command points Dramatiq's CLI here; their messages are sent through ``jobs.outbox``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _ingest_gave_up(item_id: str, *, error: str) -> None:
 @dramatiq.actor(broker=broker, queue_name=TASKS_QUEUE, on_give_up=_task_gave_up)
 def fan_out_task(task_id: str) -> None:
     """pending task → one job message per item."""
-    execution.fan_out(uuid.UUID(task_id), enqueue=lambda job_id: run_job.send(str(job_id)))
+    execution.fan_out(uuid.UUID(task_id))
 
 
 @dramatiq.actor(broker=broker, queue_name=JOBS_QUEUE, on_give_up=_job_gave_up)

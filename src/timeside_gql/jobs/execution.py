@@ -32,7 +32,7 @@ from timeside_gql.db.models import (
     Task,
     TaskStatus,
 )
-from timeside_gql.jobs import lifecycle
+from timeside_gql.jobs import descriptors, heartbeat, lifecycle, outbox
 from timeside_gql.jobs.config import get_engine
 from timeside_gql.jobs.middleware import describe
 from timeside_gql.jobs.notify import Throttle, job_event, publish, result_event, task_event
@@ -47,8 +47,10 @@ from timeside_gql.jobs.results import (
 )
 from timeside_gql.settings import Settings
 from timeside_gql.storage.files import data_file
+from timeside_gql.storage.janitor import owner_tag
 
-CANCEL_POLL_S = 0.5
+#: Seconds between reads of the task's status: a cancelled job stops within this plus a block.
+CANCEL_POLL_S = 0.2
 
 
 class JobError(Exception):
@@ -70,16 +72,18 @@ class JobPlan:
 # Tasks
 
 
-def fan_out(task_id: uuid.UUID, *, enqueue: Callable[[uuid.UUID], object]) -> None:
-    """Create the task's jobs (pending → running) and enqueue each, after the commit."""
+def fan_out(task_id: uuid.UUID) -> list[uuid.UUID]:
+    """Create the task's jobs (pending → running), their messages in the same transaction
+    (sent once it commits); the ids of the jobs."""
     with session_scope(get_engine()) as session:
         job_ids = lifecycle.start_jobs(session, task_id)
+        for job_id in job_ids:
+            outbox.record(session, outbox.RUN_JOB, job_id)
         task = session.get(Task, task_id)
         event = task_event(task) if task else None
-    for job_id in job_ids:
-        enqueue(job_id)
     if event:
         publish(event)
+    return job_ids
 
 
 def fail_task(task_id: uuid.UUID, error: str) -> None:
@@ -98,18 +102,24 @@ def run_job(job_id: uuid.UUID, *, settings: Settings) -> None:
     """Claim the job, compute what the cache lacks, end the job and settle its task."""
     engine = get_engine()
     with session_scope(engine) as session:
-        job = lifecycle.claim_job(session, job_id, max_attempts=settings.job_max_retries + 1)
+        job = lifecycle.claim_job(
+            session,
+            job_id,
+            max_attempts=settings.job_max_retries + 1,
+            stale_after=settings.job_stale_s,
+        )
         event = job_event(job) if job else None
     if job is None or event is None:
         return
     publish(event)
-    try:
-        with session_scope(engine) as session:
-            plan = plan_job(session, job)
-        error = compute(plan, engine=engine, settings=settings)
-    except JobError as exc:
-        error = str(exc)
-    end_job(job_id, error=error)
+    with heartbeat.running(job_id):
+        try:
+            with session_scope(engine) as session:
+                plan = plan_job(session, job)
+            error = compute(plan, engine=engine, settings=settings)
+        except JobError as exc:
+            error = str(exc)
+        end_job(job_id, error=error)
 
 
 def end_job(job_id: uuid.UUID, *, error: str | None) -> None:
@@ -169,6 +179,7 @@ def compute(
         with session_scope(engine) as session:
             _check_source(session, plan)
             claimed = claim_results(session, plan.item_id, plan.runs, data_dir=settings.data_dir)
+            descriptors.record(session, plan.runs, claimed.reused, data_dir=settings.data_dir)
         for result in claimed.reused:
             publish(result_event(result, task_id=plan.task_id, cached=True))
         failures = _compute(plan, claimed, hooks, engine=engine, settings=settings)
@@ -212,7 +223,8 @@ def _compute(
     work_root.mkdir(parents=True, exist_ok=True)
     result_ids = [row.id for _, row in claimed.to_compute]
     try:
-        with tempfile.TemporaryDirectory(dir=work_root, prefix=".work-") as workdir:
+        prefix = f".work-{owner_tag()}-"
+        with tempfile.TemporaryDirectory(dir=work_root, prefix=prefix) as workdir:
             outcomes = pipeline.run(
                 data_file(data_dir, str(plan.source), folder="media"),
                 [(run.pid, run.parameters) for run, _ in claimed.to_compute],
@@ -224,6 +236,9 @@ def _compute(
             for (run, row), outcome in zip(claimed.to_compute, outcomes, strict=True):
                 with session_scope(engine) as session:
                     stored = store_outcome(session, row, outcome, data_dir=data_dir)
+                    descriptors.record(
+                        session, [run], [stored] if stored else [], data_dir=data_dir
+                    )
                     event = result_event(stored, task_id=plan.task_id) if stored else None
                 if stored is None or event is None:
                     continue

@@ -36,6 +36,7 @@ from timeside_gql.settings import Settings
 from timeside_gql.storage import intake
 from timeside_gql.storage.errors import MediaError, NoSourceAccess, NotAudio
 from timeside_gql.storage.files import source_path
+from timeside_gql.storage.janitor import owner_tag
 
 log = logging.getLogger(__name__)
 
@@ -161,9 +162,14 @@ def _download(engine: Engine, settings: Settings, item_id: uuid.UUID) -> str:
         raise NoSourceAccess(f"{provider.name or ref.provider} gives metadata only, no audio")
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     # Downloaded next to the media dir's files: moved in by a rename, not copied.
-    with tempfile.TemporaryDirectory(dir=settings.media_dir, prefix=".download-") as folder:
+    with tempfile.TemporaryDirectory(
+        dir=settings.media_dir, prefix=f".download-{owner_tag()}-"
+    ) as folder:
         stored = intake.adopt(settings, provider.download(ref, Path(folder), fetcher))
-    with intake.removed_on_failure(settings, stored), session_scope(engine) as session:
+    with (
+        intake.removed_on_failure(settings, stored, partial(Session, engine)),
+        session_scope(engine) as session,
+    ):
         item = _current(session, item_id, None)
         intake.apply_source(session, item, stored, data_dir=settings.data_dir)
         item.ingest_status = IngestStatus.RUNNING

@@ -15,7 +15,8 @@ delivered twice (Dramatiq delivers at least once) finds the work already claimed
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlmodel import Session, col, delete, func, select, update
@@ -28,6 +29,9 @@ from timeside_gql.db.visibility import Viewer, visible
 RUNNABLE = frozenset({TaskStatus.DRAFT, TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELLED})
 ACTIVE = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING})
 JOB_ACTIVE = frozenset({JobStatus.PENDING, JobStatus.RUNNING})
+#: Seconds without a heartbeat after which a running job's worker counts as dead (the default
+#: of ``Settings.job_stale_s``).
+STALE_AFTER_S = 30.0
 
 M = TypeVar("M", bound=Entity)
 
@@ -171,14 +175,20 @@ def lock_job(session: Session, job_id: uuid.UUID) -> tuple[Task | None, Job | No
     return task, job
 
 
-def claim_job(session: Session, job_id: uuid.UUID, *, max_attempts: int) -> Job | None:
-    """pending (or running, when redelivered after its worker died) → running.
+def claim_job(
+    session: Session, job_id: uuid.UUID, *, max_attempts: int, stale_after: float = STALE_AFTER_S
+) -> Job | None:
+    """pending (or running with no heartbeat for ``stale_after`` seconds: its worker died) →
+    running.
 
-    None when there is nothing to do: the job is finished or cancelled, its task is no longer
-    running, or it has already crashed its worker ``max_attempts`` times (then it is failed).
+    None when there is nothing to do: the job is finished or cancelled, a live worker runs it
+    (a duplicate message, e.g. of a repeated run), its task is no longer running, or it has
+    already crashed its worker ``max_attempts`` times (then it is failed).
     """
     task, job = lock_job(session, job_id)
     if job is None or job.status not in JOB_ACTIVE:
+        return None
+    if job.status == JobStatus.RUNNING and not _silent(job, stale_after):
         return None
     if task is None or task.status != TaskStatus.RUNNING:
         job.status, job.finished_at = JobStatus.CANCELLED, utcnow()
@@ -190,10 +200,70 @@ def claim_job(session: Session, job_id: uuid.UUID, *, max_attempts: int) -> Job 
         return None
     job.status = JobStatus.RUNNING
     job.attempts += 1
-    job.started_at = utcnow()
+    job.started_at = job.heartbeat_at = utcnow()
     job.progress = 0.0
     session.add(job)
     return job
+
+
+def _silent(job: Job, stale_after: float) -> bool:
+    beat = job.heartbeat_at or job.started_at
+    return beat is None or beat < utcnow() - timedelta(seconds=stale_after)
+
+
+def beat(session: Session, job_ids: Collection[uuid.UUID]) -> None:
+    """The running jobs among ``job_ids`` are alive (their process says so)."""
+    if job_ids:
+        session.exec(
+            update(Job)
+            .where(col(Job.id).in_(job_ids), col(Job.status) == JobStatus.RUNNING)
+            .values(heartbeat_at=utcnow())
+        )
+
+
+def release_silent(session: Session, *, stale_after: float) -> list[uuid.UUID]:
+    """Running jobs of running tasks silent for ``stale_after`` seconds (their worker died) →
+    pending again, attempts kept; their ids, to send again. ``stale_after=0`` releases every
+    running job (a restarted embedded server: no other process runs them)."""
+    cutoff = utcnow() - timedelta(seconds=stale_after)
+    beat = func.coalesce(Job.heartbeat_at, Job.started_at)
+    ids = list(
+        session.exec(
+            select(Job.id)
+            .join(Task, col(Task.id) == Job.task_id)
+            .where(
+                Task.status == TaskStatus.RUNNING,
+                Job.status == JobStatus.RUNNING,
+                (beat.is_(None)) | (beat < cutoff),
+            )
+            .with_for_update(skip_locked=True, of=Job)
+        )
+    )
+    if ids:
+        session.exec(
+            update(Job)
+            .where(col(Job.id).in_(ids))
+            .values(status=JobStatus.PENDING, heartbeat_at=None, progress=0.0)
+        )
+    return ids
+
+
+def ended_tasks(session: Session) -> list[uuid.UUID]:
+    """Running tasks none of whose jobs is pending or running: settle_task ends them."""
+    active = select(Job.id).where(Job.task_id == Task.id, col(Job.status).in_(JOB_ACTIVE))
+    query = select(Task.id).where(Task.status == TaskStatus.RUNNING, ~active.exists())
+    return list(session.exec(query))
+
+
+def pending_jobs(session: Session) -> list[uuid.UUID]:
+    """Pending jobs of running tasks: each waits for a message."""
+    return list(
+        session.exec(
+            select(Job.id)
+            .join(Task, col(Task.id) == Job.task_id)
+            .where(Task.status == TaskStatus.RUNNING, Job.status == JobStatus.PENDING)
+        )
+    )
 
 
 def end_job(
@@ -241,9 +311,13 @@ def _job_counts(session: Session, task_id: uuid.UUID) -> dict[JobStatus, int]:
     return {JobStatus(status): count for status, count in rows}
 
 
+def pending_tasks(session: Session) -> list[uuid.UUID]:
+    return list(session.exec(select(Task.id).where(Task.status == TaskStatus.PENDING)))
+
+
 def unfinished(session: Session) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
     """(pending tasks, active jobs of running tasks): what a process that died left behind."""
-    tasks = session.exec(select(Task.id).where(Task.status == TaskStatus.PENDING)).all()
+    tasks = pending_tasks(session)
     jobs = session.exec(
         select(Job.id)
         .join(Task, col(Task.id) == Job.task_id)

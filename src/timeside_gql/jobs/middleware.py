@@ -159,3 +159,21 @@ def requeue_dead_workers(broker: RedisBroker) -> None:
             broker.do_qsize(queue_name)
         finally:
             broker.maintenance_chance = chance
+
+
+class RunUpkeep(Middleware):
+    """Runs this worker process's upkeep (heartbeats, outbox, reconciler: ``jobs.reconciler``)
+    from boot to shutdown."""
+
+    def __init__(self) -> None:
+        self.upkeep: Any = None
+
+    def after_worker_boot(self, broker: Broker, worker: Any) -> None:
+        from timeside_gql.jobs.config import get_engine, job_settings
+        from timeside_gql.jobs.reconciler import Upkeep
+
+        self.upkeep = Upkeep(get_engine(), job_settings()).start()
+
+    def before_worker_shutdown(self, broker: Broker, worker: Any) -> None:
+        if self.upkeep is not None:
+            self.upkeep.stop()

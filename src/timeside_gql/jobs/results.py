@@ -37,6 +37,7 @@ from timeside_gql.db.models import Result, ResultStatus
 from timeside_gql.db.types import utcnow
 from timeside_gql.jobs.lifecycle import lock
 from timeside_gql.storage import files, store
+from timeside_gql.storage.janitor import owner_tag
 
 HDF5_SUFFIX = ".hdf5"
 
@@ -307,7 +308,7 @@ def place_file(target: Path, *, data: bytes | None = None, source: Path | None =
     """Write ``data`` (or copy ``source``) to ``target`` atomically: a reader, or a process
     killed midway, sees the old file or the new one, never part of one."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary = target.with_name(f".{target.name}.{owner_tag()}.{threading.get_ident()}.tmp")
     try:
         with open(temporary, "wb") as out:
             if data is not None:

@@ -1,7 +1,8 @@
 """Execution inside the server process: the event listener and, in embedded mode, the worker.
 
-``serve`` wraps its lifespan in :func:`job_runtime`. With Redis, the server only enqueues and
-listens (workers are separate processes, and Dramatiq redelivers what a dead worker held). In
+``serve`` wraps its lifespan in :func:`job_runtime`, with the process's upkeep (outbox
+dispatcher, reconciler, janitor: ``jobs.reconciler``). With Redis, the server only enqueues and
+listens (workers are separate processes). In
 embedded mode the stub broker's queue lives in this process's memory, so work left pending or
 running when the previous process stopped is enqueued again at start.
 """
@@ -21,6 +22,7 @@ from timeside_gql.jobs import lifecycle
 from timeside_gql.jobs.broker import build_broker, get_broker, is_embedded, set_broker
 from timeside_gql.jobs.config import configure, get_engine
 from timeside_gql.jobs.events import build_bus, set_bus
+from timeside_gql.jobs.reconciler import Upkeep
 from timeside_gql.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,9 +38,11 @@ async def job_runtime(settings: Settings, engine: Engine) -> AsyncIterator[None]
     bus = set_bus(build_bus(settings))
     await bus.start()
     worker = await asyncio.to_thread(_start_embedded_worker, settings)
+    upkeep = Upkeep(engine, settings).start()
     try:
         yield
     finally:
+        upkeep.stop()
         if worker is not None:
             await asyncio.to_thread(worker.stop, STOP_TIMEOUT_MS)
         await bus.stop()
@@ -58,9 +62,12 @@ def _start_embedded_worker(settings: Settings) -> Worker | None:
 
 
 def requeue_unfinished() -> None:
-    """Enqueue again the pending tasks and the active jobs a stopped process left behind."""
+    """Enqueue again the pending tasks and the active jobs a stopped process left behind (the
+    running ones first go back to pending: no other process runs them)."""
     from timeside_gql.jobs import actors, ingest
 
+    with session_scope(get_engine()) as session:
+        lifecycle.release_silent(session, stale_after=0)
     with session_scope(get_engine()) as session:
         task_ids, job_ids = lifecycle.unfinished(session)
         item_ids = ingest.unfinished_ingests(session)

@@ -37,6 +37,10 @@ USER_TABLES: dict[str, str] = {
     "users": "accounts stay on their instance unless --with-users",
     "api_tokens": "credentials stay on their instance unless --with-users",
 }
+#: State of this instance's processes, meaningless on another: never dumped.
+INSTANCE_TABLES: dict[str, str] = {
+    "outbox": "messages to this instance's broker are its own",
+}
 SHARED = frozenset(
     {"users", "providers", "processors", "presets", "tags", "experiences", "analyses"}
 )
@@ -62,7 +66,7 @@ class DumpOptions:
 
 
 def excluded_tables(*, with_users: bool) -> dict[str, str]:
-    return {} if with_users else dict(USER_TABLES)
+    return dict(INSTANCE_TABLES) | ({} if with_users else dict(USER_TABLES))
 
 
 def dumped_tables(*, with_users: bool) -> list[sa.Table]:

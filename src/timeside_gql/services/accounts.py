@@ -16,6 +16,9 @@ from timeside_gql.services.errors import Conflict, Forbidden, InvalidInput, NotF
 from timeside_gql.services.permissions import require_admin, require_user
 from timeside_gql.services.rows import require_text
 
+#: Longest lifetime of a token, in days (a hundred years; datetime ends at year 9999).
+MAX_TOKEN_DAYS = 36_500
+
 
 @dataclass(frozen=True)
 class Issued:
@@ -57,8 +60,10 @@ def logout(session: Session, viewer: Viewer, secret: str | None) -> m.ApiToken:
 def create_token(session: Session, viewer: Viewer, name: str, expires_days: int | None) -> Issued:
     """A named token for a script, without sending the password again."""
     require_user(viewer)
-    if expires_days is not None and expires_days <= 0:
-        raise InvalidInput("expiresDays must be positive", field="expiresDays")
+    if expires_days is not None and not 0 < expires_days <= MAX_TOKEN_DAYS:
+        raise InvalidInput(
+            f"expiresDays must be between 1 and {MAX_TOKEN_DAYS}", field="expiresDays"
+        )
     user = session.get_one(m.User, viewer.user_id)
     expires = utcnow() + timedelta(days=expires_days) if expires_days else None
     token, secret = auth.issue_token(session, user, name=name, expires_at=expires)

@@ -17,6 +17,7 @@ from timeside_gql.db.processors import sync_from_registry
 from timeside_gql.db.visibility import Viewer
 from timeside_gql.services.errors import InvalidInput
 from timeside_gql.services.inputs import ProviderFields
+from timeside_gql.services.items import tag_name
 from timeside_gql.services.permissions import require_admin, require_user
 from timeside_gql.services.rows import assign, changes, fetch, require_text
 
@@ -44,7 +45,7 @@ def delete_catalog_row(
 
 def create_tag(session: Session, viewer: Viewer, name: str) -> m.Tag:
     require_user(viewer)
-    name = require_text(name, field="name")
+    name = tag_name(name, field="name")
     tag = session.exec(select(m.Tag).where(m.Tag.name == name)).first()
     if tag is None:
         tag = m.Tag(name=name)
@@ -56,7 +57,7 @@ def create_tag(session: Session, viewer: Viewer, name: str) -> m.Tag:
 def rename_tag(session: Session, viewer: Viewer, id: UUID, name: str) -> m.Tag:
     require_admin(viewer)
     tag = fetch(session, viewer, m.Tag, id)
-    tag.name = require_text(name, field="name")
+    tag.name = tag_name(name, field="name")
     session.flush()
     return tag
 

@@ -13,10 +13,11 @@ from uuid import UUID
 from sqlmodel import Session, col, delete, select
 from strawberry.utils.str_converters import to_camel_case
 
+from timeside_gql.db import deletion
 from timeside_gql.db import models as m
 from timeside_gql.db.hooks import after_commit
 from timeside_gql.db.visibility import Viewer
-from timeside_gql.jobs.actors import ingest_item
+from timeside_gql.jobs import outbox
 from timeside_gql.jobs.ingest import has_remote_source
 from timeside_gql.jobs.notify import item_event, publish
 from timeside_gql.services.errors import InvalidInput
@@ -84,15 +85,16 @@ def may_create(session: Session, viewer: Viewer) -> None:
 
 
 def request_ingest(session: Session, item: m.Item, *, send: bool = True) -> None:
-    """Mark the item's ingest pending; the message goes once the transaction commits.
+    """Mark the item's ingest pending; its message is recorded in the same transaction
+    (``jobs.outbox``) and sent once it commits.
 
     ``send=False`` leaves the sending to the caller (the CLI runs ingests inline when embedded).
     """
     item.ingest_status, item.ingest_error = m.IngestStatus.PENDING, None
     session.add(item)
-    item_id, event = item.id, item_event(item.id, m.IngestStatus.PENDING)
+    event = item_event(item.id, m.IngestStatus.PENDING)
     if send:
-        after_commit(session, lambda: ingest_item.send(str(item_id)))
+        outbox.record(session, outbox.INGEST_ITEM, item.id)
     after_commit(session, lambda: publish(event))
 
 
@@ -134,14 +136,31 @@ def check_url(value: str, *, field: str) -> str:
 def set_tags(
     session: Session, link: type[Any], column: str, owner_id: UUID, names: list[str]
 ) -> None:
-    """Replace the tags of ``owner_id`` in ``link`` by ``names``, creating unknown tags."""
-    wanted = list(dict.fromkeys(name.strip() for name in names if name.strip()))
+    """Replace the tags of ``owner_id`` in ``link`` by ``names``, creating unknown tags and
+    dropping those that nothing carries any more."""
+    wanted = list(dict.fromkeys(tag_name(name) for name in names))
     existing = {t.name: t for t in session.exec(select(m.Tag).where(col(m.Tag.name).in_(wanted)))}
     for name in wanted:
         if name not in existing:
             existing[name] = m.Tag(name=name)
             session.add(existing[name])
     session.flush()
-    session.exec(delete(link).where(getattr(link, column) == owner_id))
+    owned = getattr(link, column) == owner_id
+    previous = set(session.exec(select(link.tag_id).where(owned)))
+    session.exec(delete(link).where(owned))
     session.add_all(link(**{column: owner_id, "tag_id": existing[name].id}) for name in wanted)
     session.flush()
+    deletion.drop_unused_tags(session, previous - {tag.id for tag in existing.values()})
+
+
+def tag_name(name: str, *, field: str = "tags") -> str:
+    """A tag name stripped; InvalidInput on ``field`` when empty or longer than its column."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("a tag name cannot be empty", field=field)
+    if len(name) > TAG_NAME_LENGTH:
+        raise InvalidInput(f"a tag name is at most {TAG_NAME_LENGTH} characters", field=field)
+    return name
+
+
+TAG_NAME_LENGTH: int = m.Tag.__table__.columns["name"].type.length  # type: ignore[attr-defined]

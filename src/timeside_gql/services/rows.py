@@ -71,8 +71,11 @@ def assign(row: Any, values: dict[str, Any]) -> None:
     """Set ``values`` on ``row``, refusing null for columns that cannot hold it."""
     columns = type(row).__table__.columns
     for name, value in values.items():
+        field, length = to_camel_case(name), getattr(columns[name].type, "length", None)
         if value is None and not columns[name].nullable:
-            raise InvalidInput(f"{to_camel_case(name)} cannot be null", field=to_camel_case(name))
+            raise InvalidInput(f"{field} cannot be null", field=field)
+        if isinstance(value, str) and length is not None and len(value) > length:
+            raise InvalidInput(f"{field} is longer than {length} characters", field=field)
         setattr(row, name, value)
 
 

@@ -1,7 +1,8 @@
 """Writing tasks, running and cancelling them, and deleting results.
 
-A run or a cancellation is a state transition in the database; the message to the workers and
-the event to subscribers go once it commits (``db.hooks``).
+A run or a cancellation is a state transition in the database; the message to the workers is
+an outbox row of the same transaction (``jobs.outbox``), sent with the event to subscribers once
+it commits (``db.hooks``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from timeside_gql.db import deletion
 from timeside_gql.db import models as m
 from timeside_gql.db.hooks import after_commit
 from timeside_gql.db.visibility import Viewer
-from timeside_gql.jobs import lifecycle
-from timeside_gql.jobs.actors import fan_out_task
+from timeside_gql.jobs import lifecycle, outbox
 from timeside_gql.jobs.notify import publish, task_event
 from timeside_gql.services.errors import Conflict, InvalidInput
 from timeside_gql.services.inputs import TaskFields
@@ -80,13 +80,14 @@ def cancel_task(session: Session, viewer: Viewer, id: UUID) -> m.Task:
 
 
 def start(session: Session, task_id: UUID) -> m.Task:
-    """Mark a task the caller may run pending; it is fanned out once the session commits."""
+    """Mark a task the caller may run pending; its fan-out message is recorded with it and sent
+    once the session commits (a broker outage delays it: the task stays pending meanwhile)."""
     try:
         task = lifecycle.mark_pending(session, task_id)
     except lifecycle.TaskStateError as error:
         raise Conflict(str(error)) from error
     event = task_event(task)
-    after_commit(session, lambda: fan_out_task.send(str(task_id)))
+    outbox.record(session, outbox.FAN_OUT_TASK, task_id)
     after_commit(session, lambda: publish(event))
     return task
 

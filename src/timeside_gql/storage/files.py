@@ -19,6 +19,7 @@ from typing import BinaryIO, Protocol
 from timeside_gql.settings import Settings
 from timeside_gql.storage import store
 from timeside_gql.storage.errors import TooLarge
+from timeside_gql.storage.janitor import owner_tag
 
 CHUNK_SIZE = 1 << 20
 MIB = 1 << 20
@@ -98,7 +99,9 @@ class Incoming:
 
     def __init__(self, media_dir: Path, max_bytes: int) -> None:
         media_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=media_dir, prefix=".incoming-", suffix=".part")
+        fd, name = tempfile.mkstemp(
+            dir=media_dir, prefix=f".incoming-{owner_tag()}-", suffix=".part"
+        )
         self.media_dir = media_dir
         self.path = Path(name)
         self.max_bytes = max_bytes

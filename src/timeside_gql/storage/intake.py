@@ -9,13 +9,15 @@ media dir under a generated name. A refused file leaves nothing on disk.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterable, Iterator
+import logging
+from collections.abc import AsyncIterable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from anyio import to_thread
-from sqlmodel import Session, col, delete
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlmodel import Session, col, delete, select
 
 from timeside_gql.core.decode import AudioInfo, DecodeError, probe
 from timeside_gql.db import deletion
@@ -31,6 +33,8 @@ from timeside_gql.storage.files import (
     place,
     relative_to_data,
 )
+
+log = logging.getLogger(__name__)
 
 #: Item fields a provider's metadata may fill (never over a value the user gave).
 METADATA_FIELDS = ("title", "artist", "album", "description", "picture_url", "external_uri")
@@ -83,7 +87,8 @@ def _probe_audio(path: Path, name: str, *, sha1: str | None = None) -> AudioInfo
     try:
         return probe(path, sha1=sha1)
     except DecodeError as exc:
-        reason = str(exc).replace(f"{path.name}: ", "")
+        # The client named its file; the server's path of it is not theirs to see.
+        reason = str(exc).replace(f"{path}: ", "").replace(f"{path.name}: ", "")
         raise NotAudio(f"{name or 'the file'}: not an audio file ({reason})") from None
 
 
@@ -114,18 +119,39 @@ async def store_chunks(settings: Settings, chunks: AsyncIterable[bytes], *, name
         return await to_thread.run_sync(lambda: accept(settings, incoming, name=name))
 
 
-def discard(settings: Settings, stored: Stored) -> None:
-    """Remove a freshly stored file that no item took (its transaction failed or was refused)."""
-    store.remove(settings.data_dir, stored.source_file)
+def discard(
+    settings: Settings, stored: Stored, sessions: Callable[[], Session] | None = None
+) -> None:
+    """Remove a freshly stored file that no item took (its transaction failed or was refused).
+
+    A failure may come after the commit (the connection lost while COMMIT was acknowledged):
+    given ``sessions``, the file goes only once the database says no item points to it, and
+    stays if the database cannot say (an unreferenced file is better than an item without its
+    audio). Without, the caller's transaction is still open, so nothing committed uses it.
+    """
+    if sessions is None or not _maybe_used(stored, sessions):
+        store.remove(settings.data_dir, stored.source_file)
+
+
+def _maybe_used(stored: Stored, sessions: Callable[[], Session]) -> bool:
+    try:
+        with sessions() as session:
+            used = session.exec(select(Item.id).where(Item.source_file == stored.source_file))
+            return used.first() is not None
+    except (OperationalError, InterfaceError) as error:
+        log.warning("kept %s: cannot tell whether an item uses it (%s)", stored.source_file, error)
+        return True
 
 
 @contextlib.contextmanager
-def removed_on_failure(settings: Settings, stored: Stored) -> Iterator[Stored]:
+def removed_on_failure(
+    settings: Settings, stored: Stored, sessions: Callable[[], Session] | None = None
+) -> Iterator[Stored]:
     """Remove a freshly stored file if what should reference it (a transaction) fails."""
     try:
         yield stored
     except BaseException:
-        discard(settings, stored)
+        discard(settings, stored, sessions)
         raise
 
 

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 from uuid import UUID
 
 import strawberry
+from anyio import to_thread
+from starlette.responses import Response
 
 from timeside_gql.api.errors import (
     AuthenticationError,
     ConflictError,
     NotFoundError,
     PermissionDenied,
+    RateLimited,
     ValidationError,
 )
 from timeside_gql.api.mutations.base import DeletePayload, converted, deleted, mutate
 from timeside_gql.api.scope import current_scope
 from timeside_gql.api.types.base import as_type
 from timeside_gql.api.types.users import ApiToken, User
-from timeside_gql.services import accounts
+from timeside_gql.services import accounts, throttle
 
 
 @strawberry.type(description="A new API token: send `token` as `Authorization: Bearer <token>`.")
@@ -28,7 +32,9 @@ class LoginSuccess:
     user: User
 
 
-LoginPayload = Annotated[LoginSuccess | AuthenticationError, strawberry.union("LoginPayload")]
+LoginPayload = Annotated[
+    LoginSuccess | AuthenticationError | RateLimited, strawberry.union("LoginPayload")
+]
 TokenPayload = Annotated[
     ApiToken | NotFoundError | PermissionDenied, strawberry.union("TokenPayload")
 ]
@@ -39,10 +45,29 @@ UserPayload = Annotated[
 
 @strawberry.type
 class AuthMutations:
-    @strawberry.mutation(description="Exchange a username and password for a new API token.")
-    async def login(self, username: str, password: str, token_name: str = "login") -> LoginPayload:
-        ttl = current_scope().settings.token_ttl_days
-        return await converted(_success, accounts.login, username, password, token_name, ttl)
+    @strawberry.mutation(
+        description="Exchange a username and password for a new API token; too many failures "
+        "for one account or from one address answer RateLimited (TIMESIDE_LOGIN_*)."
+    )
+    async def login(
+        self, info: strawberry.Info, username: str, password: str, token_name: str = "login"
+    ) -> LoginPayload:
+        settings, logins = current_scope().settings, info.context.logins
+        client = info.context.request.client
+        address = client.host if client else None
+        wait = await to_thread.run_sync(throttle.retry_after, logins, settings, username, address)
+        if wait is not None:
+            if isinstance(response := info.context.response, Response):
+                response.headers["Retry-After"] = str(wait)
+            return RateLimited(
+                message=f"too many failed logins: retry in {wait} s", retry_after=wait
+            )
+        ttl = settings.token_ttl_days
+        payload = await converted(_success, accounts.login, username, password, token_name, ttl)
+        ok = isinstance(payload, LoginSuccess)
+        record = partial(throttle.record, logins, settings, username, address, ok=ok)
+        await to_thread.run_sync(record)
+        return payload
 
     @strawberry.mutation(description="Revoke the token of this request.")
     async def logout(self, info: strawberry.Info) -> TokenPayload:

@@ -50,7 +50,8 @@ async def with_upload(
 ) -> Any:
     """Store the upload (probed as audio), then run ``write(session, viewer, *args, stored,
     settings)`` as one transaction; the stored file goes again unless an item took it."""
-    settings = current_scope().settings
+    scope = current_scope()
+    settings = scope.settings
     if not hasattr(file, "file"):  # an Upload variable of a JSON request: no file came
         message = "send the file in a GraphQL multipart request (an Upload is not a value)"
         return to_graphql(InvalidInput(message, field="file"))
@@ -63,7 +64,7 @@ async def with_upload(
         payload = await mutate(write, *args, stored, settings)
     finally:
         if not isinstance(payload, Item):
-            intake.discard(settings, stored)
+            await to_thread.run_sync(intake.discard, settings, stored, scope.sessions)
     return payload
 
 

@@ -13,6 +13,8 @@ from timeside_gql.api.types.catalog import Provider, Tag
 from timeside_gql.api.types.enums import IngestStatus
 from timeside_gql.api.types.owned import Owned
 from timeside_gql.api.types.series import item_waveform
+from timeside_gql.api.types.similar import item_similar
+from timeside_gql.api.types.structure import item_audio_analysis
 from timeside_gql.db import models as m
 
 if TYPE_CHECKING:
@@ -52,6 +54,17 @@ class Item(Owned):
         resolver=item_waveform,
         description="Min/max peaks over [start, stop) seconds in at most `pixels` columns, "
         "from the item's waveform result; null until it is done.",
+    )
+    audio_analysis = strawberry.field(
+        resolver=item_audio_analysis,
+        description="Structure (sections, bars, beats, tatums, segments, track tempo, key, "
+        "mode, meter) over [start, stop) seconds, from the item's `audio_analysis` result; "
+        "null until it is done.",
+    )
+    similar = strawberry.field(
+        resolver=item_similar,
+        description="Items you may see, nearest first by descriptor distance (`by` a part); "
+        "null until the item's `similarity_descriptors` result is done.",
     )
     stream_url = media_urls.field(media_urls.stream_url)
     audio_url = media_urls.field(media_urls.audio_url)

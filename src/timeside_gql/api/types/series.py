@@ -177,6 +177,11 @@ class WaveformArgs:
     pixels: int = 1000
 
 
+#: Bound of a window's start and stop: far past any audio, and its span times any samplerate
+#: stays an exact integer (1e308 - -1e308 overflowed to infinity).
+MAX_SECONDS = 1e9
+
+
 def _check_window(
     start: float | None, stop: float | None, points: int, name: str, cap: int
 ) -> None:
@@ -184,8 +189,10 @@ def _check_window(
     if not 1 <= points <= cap:
         raise ClientError(f"{name} must be between 1 and {cap}, not {points}")
     for bound in (start, stop):
-        if bound is not None and not math.isfinite(bound):
-            raise ClientError(f"start and stop must be finite numbers of seconds, not {bound}")
+        if bound is not None and not abs(bound) <= MAX_SECONDS:  # NaN fails too
+            raise ClientError(
+                f"start and stop must be numbers of seconds within ±{MAX_SECONDS:g}, not {bound}"
+            )
     if start is not None and stop is not None and start > stop:
         raise ClientError(f"start ({start}) is after stop ({stop})")
 
@@ -195,7 +202,7 @@ def _check_window(
 
 
 @contextmanager
-def _open(result: StoredResult, settings: Settings) -> Iterator[h5py.File | None]:
+def open_result(result: StoredResult, settings: Settings) -> Iterator[h5py.File | None]:
     """The result's HDF5 file, or None while it is not done (reading never computes)."""
     if result.status != m.ResultStatus.DONE or not result.hdf5_path:
         yield None
@@ -220,12 +227,12 @@ def _output(h5: h5py.File, output: str | None) -> hdf5.LazyResult:
 
 
 def read_outputs(result: StoredResult, settings: Settings) -> list[ResultOutput] | None:
-    with _open(result, settings) as h5:
+    with open_result(result, settings) as h5:
         return None if h5 is None else [_describe(hdf5.read_lazy(h5, rid)) for rid in h5]
 
 
 def read_value(result: StoredResult, output: str | None, settings: Settings) -> Any:
-    with _open(result, settings) as h5:
+    with open_result(result, settings) as h5:
         if h5 is None:
             return None
         stored = _output(h5, output)
@@ -238,7 +245,7 @@ def read_value(result: StoredResult, output: str | None, settings: Settings) -> 
 
 def read_series(result: StoredResult, args: SeriesArgs, settings: Settings) -> Series | None:
     _check_window(args.start, args.stop, args.max_points, "maxPoints", settings.max_series_points)
-    with _open(result, settings) as h5:
+    with open_result(result, settings) as h5:
         if h5 is None:
             return None
         stored = _output(h5, args.output)
@@ -256,7 +263,7 @@ def read_series(result: StoredResult, args: SeriesArgs, settings: Settings) -> S
 
 def read_waveform(result: StoredResult, args: WaveformArgs, settings: Settings) -> Waveform | None:
     _check_window(args.start, args.stop, args.pixels, "pixels", settings.max_series_points)
-    with _open(result, settings) as h5:
+    with open_result(result, settings) as h5:
         if h5 is None:
             return None
         levels = [hdf5.read_lazy(h5, rid, brief=True) for rid in h5 if core.is_peaks(rid)]
@@ -433,8 +440,17 @@ async def item_waveform(
 
 
 async def _waveform_result(item_id: UUID) -> m.Result | None:
-    """The item's done waveform result, the finest if there are several (through the loaders:
-    one SELECT per relation whatever the number of items)."""
+    """The item's done waveform result, the finest if there are several."""
+    waveforms = [
+        (preset.parameters.get("samples_per_peak", math.inf), index, result)
+        for index, (result, preset) in enumerate(await done_results(item_id, WaveformAnalyzer.pid))
+    ]
+    return min(waveforms, key=lambda w: w[:2])[2] if waveforms else None
+
+
+async def done_results(item_id: UUID, pid: str) -> list[tuple[m.Result, m.Preset]]:
+    """The item's done results of processor ``pid`` with their presets, newest first (through
+    the loaders: one SELECT per relation whatever the number of items)."""
     done = [
         result
         for result in await loaders().by_column(m.Result, "item_id").load(item_id)
@@ -444,9 +460,8 @@ async def _waveform_result(item_id: UUID) -> m.Result | None:
     processor_ids = [p.processor_id for p in presets if p is not None]
     processors = await loaders().by_id(m.Processor).load_many(processor_ids)
     pids = {p.id: p.pid for p in processors if p is not None}
-    waveforms = [
-        (preset.parameters.get("samples_per_peak", math.inf), index, result)
-        for index, (result, preset) in enumerate(zip(done, presets, strict=True))
-        if preset is not None and pids.get(preset.processor_id) == WaveformAnalyzer.pid
+    return [
+        (result, preset)
+        for result, preset in zip(done, presets, strict=True)
+        if preset is not None and pids.get(preset.processor_id) == pid
     ]
-    return min(waveforms, key=lambda w: w[:2])[2] if waveforms else None

@@ -1,6 +1,7 @@
 """The analyzers; importing this package registers them all."""
 
 from timeside_gql.core.analyzers import (  # noqa: F401 - imported to register
+    descriptors,
     dissonance,
     level,
     loudness,
@@ -8,6 +9,7 @@ from timeside_gql.core.analyzers import (  # noqa: F401 - imported to register
     rhythm,
     silence,
     spectral,
+    structure,
     tonal,
     waveform,
 )

@@ -1,4 +1,4 @@
-"""Tonal analyzers: chroma, key (Krumhansl-Kessler profiles) and tuning (Hz of A4)."""
+"""Tonal analyzers: chroma, key (profile correlation) and tuning (Hz of A4)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from timeside_gql.core.analyzers.common import FFT, HOP_LENGTH, RATE, FrameCollector
+from timeside_gql.core.analyzers.common import FFT, HOP_LENGTH, RATE, FrameCollector, enum
 from timeside_gql.core.context import Chroma as ChromaNeed
 from timeside_gql.core.context import Context, Need, Spectrum
 from timeside_gql.core.params import schema
@@ -14,9 +14,43 @@ from timeside_gql.core.processor import Done, Output, OutputSpec, Processor
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 KEYS = tuple(f"{pc} major" for pc in PITCH_CLASSES) + tuple(f"{pc} minor" for pc in PITCH_CLASSES)
-# Krumhansl & Kessler (1982) probe-tone profiles, tonic first
-_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+# Key profiles (major, minor), tonic first:
+# krumhansl: Krumhansl & Kessler (1982) probe-tone ratings;
+# temperley: Temperley (1999), "What's key for key?", Music Perception 17(1);
+# edma, bgate: Faraldo, Gómez, Jordà & Herrera (2016), "Key estimation in electronic dance
+# music", ECIR (edma: automatic profiles from an EDM corpus; bgate: from Beatport tracks,
+# non-diatonic degrees zeroed), as tabulated in Essentia's KeyEDM.
+PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "krumhansl": (
+        (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88),
+        (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17),
+    ),
+    "temperley": (
+        (5.0, 2.0, 3.5, 2.0, 4.5, 4.0, 2.0, 4.5, 2.0, 3.5, 1.5, 4.0),
+        (5.0, 2.0, 3.5, 4.5, 2.0, 4.0, 2.0, 4.5, 3.5, 2.0, 1.5, 4.0),
+    ),
+    "edma": (
+        (1.0, 0.2875, 0.502, 0.4048, 0.605, 0.5614, 0.3205, 0.7966, 0.3159, 0.4506, 0.4202, 0.3889),
+        (
+            1.0,
+            0.3096,
+            0.4415,
+            0.5827,
+            0.3262,
+            0.4948,
+            0.2889,
+            0.7804,
+            0.4328,
+            0.2903,
+            0.5331,
+            0.3217,
+        ),
+    ),
+    "bgate": (
+        (1.0, 0.0, 0.42, 0.0, 0.53, 0.37, 0.0, 0.77, 0.0, 0.38, 0.21, 0.30),
+        (1.0, 0.0, 0.36, 0.39, 0.0, 0.38, 0.0, 0.74, 0.27, 0.0, 0.42, 0.23),
+    ),
+}
 _STFT_SCHEMA = schema({"rate": RATE, "n_fft": FFT, "hop_length": HOP_LENGTH})
 
 
@@ -54,27 +88,45 @@ class Chroma(_ChromaUser):
         )
 
 
-def estimate_key(profile: np.ndarray) -> tuple[int, float]:
-    """(index into KEYS, correlation) of the best-matching rotated key profile."""
-    if not np.any(profile > 0) or np.allclose(profile, profile[0]):
-        return 0, 0.0
-    scores = [
-        np.corrcoef(profile, np.roll(template, tonic))[0, 1]
-        for template in (_MAJOR, _MINOR)
-        for tonic in range(12)
-    ]
-    best = int(np.argmax(scores))
-    return best, float(scores[best])
+def estimate_key(chroma: np.ndarray, *, profile: str = "krumhansl") -> tuple[int, float, float]:
+    """(index into KEYS, correlation, confidence) of the best-matching rotated profile.
+
+    The confidence is the relative margin of the best correlation over the runner-up
+    among the 24 keys, (r1 - r2) / r1 (Essentia's firstToSecondRelativeStrength): 0 when
+    two keys fit equally, e.g. C major and A minor on a bare C major scale.
+    """
+    if not np.any(chroma > 0) or np.allclose(chroma, chroma[0]):
+        return 0, 0.0, 0.0
+    major, minor = PROFILES[profile]
+    templates = np.array(
+        [np.roll(t, tonic) for t in (major, minor) for tonic in range(12)], np.float64
+    )
+    scores = np.array([np.corrcoef(chroma, t)[0, 1] for t in templates])
+    first, second = np.argsort(scores)[::-1][:2]
+    best = float(scores[first])
+    confidence = (best - scores[second]) / best if best > 0 else 0.0
+    return int(first), best, float(np.clip(confidence, 0.0, 1.0))
 
 
 class Key(_ChromaUser):
     pid = "key"
     name = "Key"
-    version = "1.0"
-    description = "Global key: mean chroma correlated with the 24 Krumhansl-Kessler profiles."
+    version = "2.0"
+    description = (
+        "Global key: the mean chroma correlated with the 24 rotations of a key profile "
+        "(krumhansl, temperley, edma or bgate); strength = correlation, confidence = "
+        "relative margin over the second-best key."
+    )
+    parameters_schema = schema(
+        {
+            **_STFT_SCHEMA["properties"],
+            "profile": enum("krumhansl", tuple(PROFILES), "key profiles"),
+        }
+    )
     outputs = (
         OutputSpec("key", "Key", "", "label", "global"),
         OutputSpec("key.strength", "Key strength", "", "value", "global"),
+        OutputSpec("key.confidence", "Key confidence", "", "value", "global"),
     )
 
     def __init__(self, params: dict[str, Any] | None = None) -> None:
@@ -85,11 +137,12 @@ class Key(_ChromaUser):
         self.total += ctx.get(self.chroma()).data.sum(axis=1)
 
     def finish(self, done: Done) -> Output:
-        index, strength = estimate_key(self.total)
+        index, strength, confidence = estimate_key(self.total, profile=self.params["profile"])
         return Output(
             results=[
                 self.result("key", done, label=[index], labels=dict(enumerate(KEYS))),
                 self.result("key.strength", done, value=strength),
+                self.result("key.confidence", done, value=confidence),
             ]
         )
 
