@@ -49,6 +49,7 @@ def test_a_document_over_the_token_budget_is_refused_while_parsing(api: Api) -> 
     elapsed = time.perf_counter() - started
     (error,) = body["errors"]
     assert "more than 5000 tokens" in error["message"], error
+    assert error["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
     assert elapsed < 1.0, elapsed
     assert api("{ me { id } }", as_="alice")["me"]["id"] == str(api.ids["alice"])
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import suppress
 from functools import lru_cache
 from itertools import islice
 
@@ -47,10 +48,13 @@ class CachedDocuments(SchemaExtension):
             if next(islice(tokens, self.max_tokens, None), None) is not None:
                 raise GraphQLError(
                     f"Syntax Error: Document contains more than {self.max_tokens} tokens. "
-                    "Parsing aborted."
+                    "Parsing aborted.",
+                    extensions={"code": "GRAPHQL_PARSE_FAILED"},
                 )
-            options = {**context.parse_options, "max_tokens": self.max_tokens}
-            context.graphql_document = _parse(context.query, **options)
+            context.parse_options["max_tokens"] = self.max_tokens
+            # On a syntax error Strawberry parses it again, where such errors are answered.
+            with suppress(GraphQLError):
+                context.graphql_document = _parse(context.query, **context.parse_options)
         yield
 
     def on_validate(self) -> Iterator[None]:
