@@ -30,12 +30,12 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from timeside_gql.core import hdf5, pipeline, series
-from timeside_gql.core.params import parameters_hash, validate_parameters
 from timeside_gql.core.registry import all_processors
 from timeside_gql.db import auth
 from timeside_gql.db import models as m
 from timeside_gql.db.engine import create_engine
 from timeside_gql.db.migrate import upgrade
+from timeside_gql.db.presets import preset_for
 from timeside_gql.db.processors import sync_processors
 from timeside_gql.http.app import create_app
 from timeside_gql.jobs.results import store_outcome, upsert_results
@@ -72,13 +72,7 @@ def analyse(workdir: Path, hours: float, settings: Settings) -> tuple[str, dict[
         processors = {p.pid: p for p in sync_processors(session, all_processors())}
         presets = {}
         for pid in PRESETS:
-            parameters = validate_parameters(pid, {})
-            presets[pid] = m.Preset(
-                processor_id=processors[pid].id,
-                parameters=parameters,
-                parameters_hash=parameters_hash(parameters),
-            )
-            session.add(presets[pid])
+            presets[pid] = preset_for(session, processors[pid], {})
         session.flush()
         rows = upsert_results(session, item.id, [p.id for p in presets.values()])
         for pid, outcome in zip(PRESETS, outcomes, strict=True):

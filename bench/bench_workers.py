@@ -145,12 +145,12 @@ def build_tasks(items: int, seconds: float) -> tuple[uuid.UUID, uuid.UUID, str]:
 
     from timeside_gql.core.decode import file_sha1
     from timeside_gql.core.experience import DEFAULT_EXPERIENCE
-    from timeside_gql.core.params import parameters_hash, validate_parameters
     from timeside_gql.core.registry import all_processors
     from timeside_gql.db import auth
     from timeside_gql.db.engine import session_scope
     from timeside_gql.db.experiences import set_presets
-    from timeside_gql.db.models import Experience, Item, Preset, Processor, Selection, Task, User
+    from timeside_gql.db.models import Experience, Item, Processor, Selection, Task, User
+    from timeside_gql.db.presets import preset_for
     from timeside_gql.db.processors import sync_processors
     from timeside_gql.jobs.config import get_engine, job_settings
 
@@ -172,17 +172,7 @@ def build_tasks(items: int, seconds: float) -> tuple[uuid.UUID, uuid.UUID, str]:
         session.add_all([selection, experience])
         session.flush()
         processors = {p.pid: p for p in session.exec(select(Processor))}
-        presets = []
-        for pid, params in DEFAULT_EXPERIENCE:
-            canonical = validate_parameters(pid, params)
-            presets.append(
-                Preset(
-                    processor_id=processors[pid].id,
-                    parameters=canonical,
-                    parameters_hash=parameters_hash(canonical),
-                )
-            )
-        session.add_all(presets)
+        presets = [preset_for(session, processors[pid], p) for pid, p in DEFAULT_EXPERIENCE]
         session.flush()
         set_presets(session, experience, [p.id for p in presets])
         tasks = [

@@ -19,6 +19,7 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -140,3 +141,20 @@ def engine(db_url: str) -> Iterator[Engine]:
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+@pytest.fixture
+def parameter_checks(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The raw parameters of every schema check the core makes from now on (the real check
+    runs; each call is recorded), to prove each declaration is validated once."""
+    from timeside_gql.core import params
+
+    calls: list[Any] = []
+    real = params._check
+
+    def recorded(schema: Any, raw: Any) -> dict[str, Any]:
+        calls.append(raw)
+        return real(schema, raw)
+
+    monkeypatch.setattr(params, "_check", recorded)
+    return calls

@@ -141,6 +141,18 @@ class Settings(BaseSettings):
         False,
         description="Fetch URLs on private, loopback and link-local addresses (SSRF guard off).",
     )
+    webhook_timeout_s: float = Field(
+        10, gt=0, description="Seconds one webhook POST may take before it counts as failed."
+    )
+    webhook_max_attempts: int = Field(
+        10, gt=0, description="Attempts at a webhook delivery before it is recorded failed."
+    )
+    webhook_min_backoff_ms: int = Field(
+        30_000, gt=0, description="Wait before the first retry of a delivery; doubles each time."
+    )
+    webhook_max_backoff_ms: int = Field(
+        3_600_000, gt=0, description="Longest wait between two attempts at a delivery."
+    )
     deezer_api_url: str = Field(
         "https://api.deezer.com", description="Base URL of the Deezer public API."
     )

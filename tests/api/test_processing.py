@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
 from uuid import UUID
 
 import pytest
@@ -12,6 +14,8 @@ from sqlmodel import Session
 from tests.api.conftest import Api
 from tests.db import factories as f
 from timeside_gql.core.params import schema
+from timeside_gql.core.processor import Processor
+from timeside_gql.core.registry import unregister
 from timeside_gql.db import models as m
 
 PRESET = """
@@ -24,26 +28,41 @@ mutation($processor: UUID!, $parameters: JSON) {
 }"""
 
 
+@dataclass(frozen=True)
+class _BlocksParams:
+    blocksize: int
+    mode: Literal["rms", "peak"]
+
+
 @pytest.fixture
-def processor(engine: Engine) -> str:
-    parameters = schema(
-        {
-            "blocksize": {"type": "integer", "minimum": 16, "default": 1024},
-            "mode": {"enum": ["rms", "peak"], "default": "rms"},
-        }
-    )
-    with Session(engine) as session:
-        row = f.add(
-            session,
-            m.Processor(
-                pid="level",
-                version="1.0",
-                kind=m.ProcessorKind.ANALYZER,
-                parameters_schema=parameters,
-            ),
+def processor(engine: Engine) -> Iterator[str]:
+    """An installed processor (presets are validated against the code's schema) and its row."""
+
+    class Blocks(Processor[_BlocksParams]):
+        pid = "blocks"
+        parameters_schema = schema(
+            {
+                "blocksize": {"type": "integer", "minimum": 16, "default": 1024},
+                "mode": {"enum": ["rms", "peak"], "default": "rms"},
+            }
         )
-        session.commit()
-        return str(row.id)
+
+    try:
+        with Session(engine) as session:
+            row = f.add(
+                session,
+                m.Processor(
+                    pid=Blocks.pid,
+                    version=Blocks.version,
+                    kind=m.ProcessorKind.ANALYZER,
+                    parameters_schema=Blocks.parameters_schema,
+                ),
+            )
+            session.commit()
+            row_id = str(row.id)
+        yield row_id
+    finally:
+        unregister(Blocks.pid)
 
 
 def preset(api: Api, processor: str, parameters: dict[str, Any] | None) -> dict[str, Any]:
@@ -54,7 +73,7 @@ def preset(api: Api, processor: str, parameters: dict[str, Any] | None) -> dict[
 def test_preset_parameters_are_canonical_and_stored_once(api: Api, processor: str) -> None:
     first = preset(api, processor, {"mode": "peak"})
     assert first["parameters"] == {"blocksize": 1024, "mode": "peak"}
-    assert first["processor"] == {"pid": "level"}
+    assert first["processor"] == {"pid": "blocks"}
     same = preset(api, processor, {"blocksize": 1024, "mode": "peak"})
     assert same["id"] == first["id"]
     assert same["parametersHash"] == first["parametersHash"]
@@ -155,7 +174,7 @@ def test_task_lifecycle_and_results(api: Api, engine: Engine, processor: str) ->
     assert data["task"]["jobs"] == [{"status": "DONE", "item": {"title": "i"}}]
     assert data["task"]["results"] == [{"status": "DONE", "runTime": 0.5, "preset": {"id": level}}]
     by_processor = api(
-        """{ results(filter: {processorPid: "level", status: DONE}) {
+        """{ results(filter: {processorPid: "blocks", status: DONE}) {
           nodes { item { title } } } }"""
     )
     assert by_processor["results"]["nodes"] == [{"item": {"title": "i"}}]

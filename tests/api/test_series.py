@@ -14,14 +14,14 @@ import numpy as np
 import pyloudnorm
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from tests.api.conftest import Api, make_settings, serve
 from tests.api.test_statements import counting
 from timeside_gql.core import pipeline, samples
-from timeside_gql.core.params import parameters_hash, validate_parameters
 from timeside_gql.core.registry import all_processors
 from timeside_gql.db import models as m
+from timeside_gql.db.presets import preset_for
 from timeside_gql.db.processors import sync_processors
 from timeside_gql.jobs.results import store_outcome, upsert_results
 from timeside_gql.settings import Settings
@@ -78,18 +78,7 @@ def store(
 
 
 def preset(session: Session, processor: m.Processor, params: dict[str, Any]) -> m.Preset:
-    parameters = validate_parameters(processor.pid, params)
-    digest = parameters_hash(parameters)
-    found = session.exec(
-        select(m.Preset).where(
-            m.Preset.processor_id == processor.id, m.Preset.parameters_hash == digest
-        )
-    ).first()
-    row = found or m.Preset(
-        processor_id=processor.id, parameters=parameters, parameters_hash=digest
-    )
-    session.add(row)
-    return row
+    return preset_for(session, processor, params)
 
 
 @pytest.fixture

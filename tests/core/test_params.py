@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import typing
+from collections.abc import Mapping
+from types import UnionType
+from typing import Any, Literal, Union
+
 import pytest
 
 from timeside_gql.core.params import (
     ParameterError,
     canonical_json,
+    ensure_parameters,
     parameters_hash,
     validate_parameters,
 )
@@ -69,3 +77,96 @@ def test_every_processor_declares_a_valid_contract():
             assert cls.outputs, cls.pid
             for spec in cls.outputs:
                 assert spec.id == cls.pid or spec.id.startswith(cls.pid + "."), spec.id
+
+
+def test_parameters_are_one_canonical_read_only_value():
+    valid = validate_parameters("onsets", {"n_fft": 1024})
+    assert valid.pid == "onsets" and valid.key == ("onsets", valid.hash)
+    assert (
+        valid.json
+        == canonical_json(valid)
+        == (
+            '{"backtrack":false,"delta":0.07,"hop_length":512,"min_flux":0.1,"n_fft":1024,'
+            '"n_mels":128,"rate":22050,"top_db":80.0,"wait":0.03}'
+        )
+    )
+    assert valid.hash == hashlib.sha1(valid.json.encode()).hexdigest() == parameters_hash(valid)
+    assert valid == {
+        "backtrack": False,
+        "delta": 0.07,
+        "hop_length": 512,
+        "min_flux": 0.1,
+        "n_fft": 1024,
+        "n_mels": 128,
+        "rate": 22050,
+        "top_db": 80.0,
+        "wait": 0.03,
+    }
+    with pytest.raises(TypeError):
+        valid["n_fft"] = 2048  # type: ignore[index]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        valid.hash = "x"  # type: ignore[misc]
+    copy = valid.to_dict()
+    copy["n_fft"] = 2048
+    assert valid["n_fft"] == 1024
+
+
+def test_validated_parameters_are_taken_as_they_are_by_their_processor_only():
+    valid = validate_parameters("onsets", {})
+    assert ensure_parameters("onsets", valid) is valid
+    processor = get_processor("onsets")(valid)
+    assert processor.parameters is valid and processor.params.min_flux == 0.1
+    with pytest.raises(ParameterError, match="'onsets' given to 'tempo'"):
+        get_processor("tempo")(valid)
+
+
+_JSON_TYPES = {"integer": int, "number": float, "string": str, "boolean": bool}
+
+
+def _python_type(prop: dict) -> Any:
+    """The dataclass annotation a schema property calls for (see core/processor.py)."""
+    kind = prop.get("type", "string")
+    if "enum" in prop:
+        return Literal[tuple(prop["enum"])]
+    if kind == "array":
+        return tuple[_python_type(prop["items"]), ...]
+    if kind == "object":
+        return Mapping[str, Any]
+    if isinstance(kind, list):
+        [base] = [k for k in kind if k != "null"]
+        return _JSON_TYPES[base] | None
+    return _JSON_TYPES[kind]
+
+
+def test_every_processor_types_exactly_the_parameters_its_schema_declares():
+    """The schema is the contract and the dataclass its typed view: same names, matching types,
+    and the defaults fit the types."""
+    for cls in all_processors():
+        typed = cls.parameters_type
+        assert dataclasses.is_dataclass(typed), cls.pid
+        assert typed.__dataclass_params__.frozen, cls.pid
+        hints = typing.get_type_hints(typed)
+        properties = cls.parameters_schema["properties"]
+        assert {f.name for f in dataclasses.fields(typed)} == set(properties), cls.pid
+        for name, prop in properties.items():
+            assert hints[name] == _python_type(prop), (cls.pid, name)
+        instance = cls({}).params
+        for name in properties:
+            assert _fits(getattr(instance, name), hints[name]), (cls.pid, name)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Literal:
+        return value in args
+    if origin in (Union, UnionType):
+        return any(_fits(value, arg) for arg in args)
+    if origin is tuple:
+        return isinstance(value, tuple) and all(_fits(v, args[0]) for v in value)
+    if origin is Mapping:
+        return isinstance(value, Mapping)
+    if hint is type(None):
+        return value is None
+    if hint is float:  # a JSON number may be written 0
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, hint)

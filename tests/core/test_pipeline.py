@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import librosa
 import numpy as np
 import pytest
@@ -9,7 +12,7 @@ import pytest
 from timeside_gql.core import decode, pipeline, samples
 from timeside_gql.core.context import Context, Frames, MelPower, OnsetStrength, Signal, Spectrum
 from timeside_gql.core.decode import StreamFormat
-from timeside_gql.core.params import schema
+from timeside_gql.core.params import schema, validate_parameters
 from timeside_gql.core.processor import Artifact, Done, Output, OutputSpec, Processor
 from timeside_gql.core.registry import unregister
 
@@ -60,7 +63,12 @@ def test_each_intermediate_is_computed_once_per_block():
     assert ctx.computations[Signal(SR, True)] == 1
 
 
-class _Boom(Processor):
+@dataclass(frozen=True)
+class _BoomParams:
+    when: Literal["process", "finish"]
+
+
+class _Boom(Processor[_BoomParams]):
     pid = "test_boom"
     name = "Boom"
     description = "fails in process"
@@ -71,7 +79,7 @@ class _Boom(Processor):
         return (Spectrum(SR, 2048, 512),)
 
     def process(self, ctx):
-        if self.params["when"] == "process":
+        if self.params.when == "process":
             raise RuntimeError("kaput")
 
     def finish(self, done: Done) -> Output:
@@ -142,3 +150,20 @@ def test_segment_source(tone):
     meta = outcome.results[0].audio_metadata
     assert (meta.start, meta.is_segment) == (1.0, True)
     assert meta.duration == pytest.approx(1.5)
+
+
+def test_each_preset_and_each_listed_parent_is_validated_once(tone, parameter_checks):
+    """A grapher over onsets: the grapher's settings and the parent it lists are checked once
+    each (the parent's instance, its lookup in finish and the provenance reuse that check)."""
+    grapher = {"analyzer": "onsets", "analyzer_parameters": {"n_fft": 1024}, "width": 64}
+    [drawn] = pipeline.run(tone, [("analyzer_grapher", grapher)])
+    assert drawn.ok and drawn.artifacts[0].data.startswith(b"\x89PNG")
+    assert parameter_checks == [grapher, {"n_fft": 1024}]
+
+    onsets = validate_parameters("onsets", {"n_fft": 1024})
+    parameter_checks.clear()
+    [counted, drawn] = pipeline.run(tone, [("onsets", onsets), ("analyzer_grapher", grapher)])
+    assert parameter_checks == [grapher, {"n_fft": 1024}]  # given validated: taken as it is
+    assert drawn.ok and counted.ok
+    assert {r.provenance["parameters_hash"] for r in counted.results} == {onsets.hash}
+    assert counted.results[0].parameters == onsets.to_dict() == counted.params

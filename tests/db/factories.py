@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -11,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
+from timeside_gql.core.params import parameters_hash
 from timeside_gql.db.auth import issue_token
 from timeside_gql.db.models import (
     Experience,
@@ -61,7 +60,8 @@ def processor(session: Session, pid: str = "level", version: str = "1.0") -> Pro
 
 
 def preset(session: Session, proc: Processor, **parameters: Any) -> Preset:
-    digest = hashlib.sha1(json.dumps(parameters, sort_keys=True).encode()).hexdigest()
+    """A row as stored, parameters unchecked (the processor may be made up)."""
+    digest = parameters_hash(parameters)
     return add(session, Preset(processor_id=proc.id, parameters=parameters, parameters_hash=digest))
 
 

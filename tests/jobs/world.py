@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from timeside_gql.core import samples
 from timeside_gql.core.decode import file_sha1
-from timeside_gql.core.params import parameters_hash, validate_parameters
+from timeside_gql.core.params import parameters_hash
 from timeside_gql.core.registry import all_processors
 from timeside_gql.db.engine import session_scope
 from timeside_gql.db.experiences import set_presets
@@ -33,6 +33,7 @@ from timeside_gql.db.models import (
     Task,
     User,
 )
+from timeside_gql.db.presets import preset_for
 from timeside_gql.db.processors import sync_processors
 
 SAMPLERATE = 22050
@@ -58,8 +59,9 @@ class World:
 
 def _preset(session: Session, pid: str, params: dict[str, Any], *, validate: bool = True) -> Preset:
     processor = session.exec(select(Processor).where(Processor.pid == pid)).one()
-    parameters = validate_parameters(pid, params) if validate else params
-    digest = parameters_hash(parameters)
+    if validate:
+        return preset_for(session, processor, params)
+    parameters, digest = params, parameters_hash(params)
     existing = session.exec(
         select(Preset).where(Preset.processor_id == processor.id, Preset.parameters_hash == digest)
     ).first()

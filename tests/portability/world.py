@@ -24,8 +24,7 @@ from sqlmodel import Session, SQLModel, select
 from tests.services import need_postgres
 from timeside_gql.core import pipeline, samples
 from timeside_gql.core.decode import file_sha1
-from timeside_gql.core.params import parameters_hash, validate_parameters
-from timeside_gql.core.registry import all_processors, get_processor
+from timeside_gql.core.registry import all_processors
 from timeside_gql.db.auth import issue_token
 from timeside_gql.db.engine import create_engine, session_scope
 from timeside_gql.db.experiences import set_presets
@@ -55,8 +54,10 @@ from timeside_gql.db.models import (
     TaskStatus,
     User,
 )
+from timeside_gql.db.presets import preset_for
 from timeside_gql.db.processors import sync_processors
-from timeside_gql.jobs.results import PresetRun, cache_key, claim_results, store_outcome
+from timeside_gql.jobs.execution import preset_run
+from timeside_gql.jobs.results import claim_results, store_outcome
 from timeside_gql.portability.closure import INSTANCE_TABLES
 
 SAMPLERATE = 22050
@@ -100,13 +101,7 @@ def make_instance(backend: str, root: Path, server: Any = None) -> Instance:
 
 def preset(session: Session, pid: str, params: dict[str, Any] | None = None) -> Preset:
     processor = session.exec(select(Processor).where(Processor.pid == pid)).one()
-    parameters = validate_parameters(pid, params or {})
-    row = Preset(
-        processor_id=processor.id,
-        parameters=parameters,
-        parameters_hash=parameters_hash(parameters),
-    )
-    session.add(row)
+    row = preset_for(session, processor, params)
     session.flush()
     return row
 
@@ -256,14 +251,7 @@ def compute(instance: Instance, item_id: uuid.UUID, preset_ids: list[uuid.UUID])
     data_dir = instance.data_dir
     with session_scope(instance.engine) as s:
         item = s.get(Item, item_id)
-        runs = []
-        for preset_id in preset_ids:
-            row = s.get(Preset, preset_id)
-            pid, version = row.processor.pid, str(get_processor(row.processor.pid).version)
-            key = cache_key(
-                sha1=item.sha1, pid=pid, version=version, parameters_hash=row.parameters_hash
-            )
-            runs.append(PresetRun(preset_id, pid, version, dict(row.parameters), key))
+        runs = [preset_run(s.get_one(Preset, preset_id), item.sha1) for preset_id in preset_ids]
         claimed = claim_results(s, item_id, runs, data_dir=data_dir)
         source = data_dir / item.source_file
     with tempfile.TemporaryDirectory(dir=data_dir) as work:

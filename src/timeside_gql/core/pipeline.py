@@ -1,7 +1,8 @@
 """Run many presets on one audio source: decode once, share intermediates, isolate failures.
 
-:func:`run` validates each preset, instantiates its processor (plus the parent presets
-graphers ask for, deduplicated by pid and parameter hash), streams the source through one
+:func:`run` validates each preset once (presets given as core ``Parameters`` are taken as
+they are), instantiates its processor (plus the parent presets graphers ask for, validated
+once and deduplicated by pid and parameter hash), streams the source through one
 :class:`~timeside_gql.core.context.Context`, then calls ``finish`` on each processor.
 A preset whose parameters, ``process`` or ``finish`` fail gets ``error`` set and the
 others go on. Decoding errors and cancellation concern the whole item and raise.
@@ -22,8 +23,8 @@ import numpy as np
 
 from timeside_gql.core import decode
 from timeside_gql.core.context import Context
-from timeside_gql.core.params import parameters_hash, validate_parameters
-from timeside_gql.core.processor import Artifact, Done, Processor, SourceInfo
+from timeside_gql.core.params import Parameters, ensure_parameters
+from timeside_gql.core.processor import Artifact, Done, Parent, Processor, SourceInfo
 from timeside_gql.core.provenance import library_versions
 from timeside_gql.core.registry import get_processor
 from timeside_gql.core.results import AnalyzerResult
@@ -70,8 +71,8 @@ class PresetOutcome:
 class _Runner:
     """One processor instance and the outcome(s) it feeds."""
 
-    processor: Processor
-    key: tuple[str, str]
+    processor: Processor[Any]
+    parents: tuple[Parent, ...]
     outcome: PresetOutcome
     seconds: float = 0.0
     failed: bool = False
@@ -90,6 +91,10 @@ class _Runner:
         finally:
             self.seconds += time.perf_counter() - started
 
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.processor.parameters.key
+
 
 def _plan(
     presets: Sequence[tuple[str, Mapping[str, Any] | None]],
@@ -100,16 +105,16 @@ def _plan(
     order: list[_Runner] = []
 
     def add(pid: str, params: Mapping[str, Any] | None) -> _Runner:
-        cls = get_processor(pid)
-        canonical = validate_parameters(cls, params)
-        key = (pid, parameters_hash(canonical))
-        runner = runners.get(key)
+        parameters = ensure_parameters(pid, params)
+        runner = runners.get(parameters.key)
         if runner is None:
-            processor = cls(canonical)
-            for parent_pid, parent_params in processor.parents():
-                add(parent_pid, parent_params)
-            runner = _Runner(processor, key, PresetOutcome(pid, canonical))
-            runners[key] = runner
+            processor = get_processor(pid)(parameters)
+            parents = tuple(
+                Parent(ppid, listed, add(ppid, listed).processor.parameters)
+                for ppid, listed in processor.parents()
+            )
+            runner = _Runner(processor, parents, PresetOutcome(pid, parameters.to_dict()))
+            runners[parameters.key] = runner
             order.append(runner)
         return runner
 
@@ -134,7 +139,7 @@ def _lookahead(blocks: Iterator[np.ndarray]) -> Iterator[tuple[np.ndarray, bool]
 
 def run(
     source: Source | str | os.PathLike[str],
-    presets: Sequence[tuple[str, Mapping[str, Any] | None]],
+    presets: Sequence[tuple[str, Mapping[str, Any] | Parameters | None]],
     *,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
@@ -202,16 +207,16 @@ def _finish_all(
 ) -> None:
     results: dict[tuple[str, str], list[AnalyzerResult]] = {}
     with tempfile.TemporaryDirectory(prefix="timeside-") as scratch:
-        done = Done(info, Path(workdir or scratch), results)
         for index, runner in enumerate(order):
             if is_cancelled():
                 raise Cancelled("analysis cancelled")
             if not runner.failed:
-                missing = [p for p in _parent_keys(runner) if p not in results]
+                missing = [p.pid for p in runner.parents if p.parameters.key not in results]
                 if missing:
                     runner.failed = True
-                    runner.outcome.error = f"parent preset failed: {missing[0][0]}"
+                    runner.outcome.error = f"parent preset failed: {missing[0]}"
                 else:
+                    done = Done(info, Path(workdir or scratch), results, runner.parents)
                     output = runner.call("finish", runner.processor.finish, done)
                     if output is not None:
                         _stamp(runner, output.results, info)
@@ -222,21 +227,14 @@ def _finish_all(
             report(_DECODE_SHARE + (1 - _DECODE_SHARE) * (index + 1) / len(order))
 
 
-def _parent_keys(runner: _Runner) -> list[tuple[str, str]]:
-    keys = []
-    for pid, params in runner.processor.parents():
-        keys.append((pid, parameters_hash(validate_parameters(pid, params))))
-    return keys
-
-
 def _stamp(runner: _Runner, results: list[AnalyzerResult], info: SourceInfo) -> None:
     processor = runner.processor
     for result in results:
         result.provenance = {
             "processor_id": processor.pid,
             "processor_version": processor.version,
-            "parameters": dict(processor.params),
-            "parameters_hash": runner.key[1],
+            "parameters": processor.parameters.to_dict(),
+            "parameters_hash": processor.parameters.hash,
             "libraries": dict(library_versions()),
             "source_sha1": info.sha1,
             "run_time": round(runner.seconds, 6),

@@ -8,10 +8,22 @@ Subclass :class:`Processor` in a module listed in ``registry.PLUGIN_MODULES``; d
 * ``pid`` (unique, ``[a-z][a-z0-9_]*``), ``name``, ``version`` (bump when values change),
   ``kind`` (``"analyzer"`` | ``"grapher"`` | ``"encoder"``), ``description``;
 * ``parameters_schema``: built with :func:`timeside_gql.core.params.schema` (an object
-  schema with defaults and ``additionalProperties: false``); ``self.params`` holds the
-  validated parameters with defaults filled;
+  schema with defaults and ``additionalProperties: false``); it is the contract the API
+  publishes, and the only thing parameters are validated against;
+* a frozen dataclass of the same fields, typed (``int`` for ``integer``, ``float`` for
+  ``number``, ``Literal[...]`` for an ``enum``, ``tuple[...]`` for an ``array``,
+  ``X | None`` for a nullable type, ``Mapping[str, Any]`` for an ``object``), given as the
+  type argument: ``class Onsets(Processor[OnsetsParams])``. ``self.params`` is an instance
+  of it holding the validated values (a processor without parameters takes
+  :class:`~timeside_gql.core.params.NoParameters`); ``self.parameters`` is the canonical
+  :class:`~timeside_gql.core.params.Parameters` (values, canonical JSON, hash).
+  ``tests/core/test_params.py`` checks that the fields and types match the schema;
 * ``outputs``: the :class:`OutputSpec` of every result an analyzer may produce (result id,
   name, unit, data mode, time mode). Graphers and encoders usually declare none.
+
+A processor is built from parameters validated once by
+:func:`~timeside_gql.core.params.validate_parameters` (raw settings given to the
+constructor are validated there; validated ones are taken as they are).
 
 At run time the pipeline decodes the source once, block by block, and for each block
 calls :meth:`Processor.process` with the shared :class:`~timeside_gql.core.context.Context`.
@@ -22,11 +34,11 @@ once per block for every processor that needs it. After the last block (``ctx.eo
 :meth:`Processor.finish` returns an :class:`Output`:
 
 * analyzers: ``Output(results=[AnalyzerResult, ...])``, built with :meth:`Processor.result`;
-  the pipeline adds provenance (processor id/version, parameters, library versions,
-  source sha1, run time);
+  the pipeline adds provenance (processor id/version, parameters and their hash, library
+  versions, source sha1, run time);
 * graphers: ``Output(artifacts=[Artifact("waveform.png", "image/png", data=png_bytes)])``;
   a grapher that draws analyzer results lists those presets in :meth:`Processor.parents`
-  and reads them in ``finish`` with ``done.results_of(pid, params)``;
+  and reads them in ``finish`` with ``done.results_of(pid, params)`` (params as listed);
 * encoders: ``Output(artifacts=[Artifact("out.mp3", "audio/mpeg", path=Path(...))])``
   (a file they wrote, e.g. into ``done.workdir``) or ``data=bytes``.
 
@@ -37,12 +49,19 @@ running sums) and never the whole signal.
 from __future__ import annotations
 
 import re
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
-from timeside_gql.core import params as params_mod
+from timeside_gql.core.params import (
+    NoParameters,
+    Parameters,
+    ensure_parameters,
+    schema,
+    typed,
+)
 from timeside_gql.core.results import (
     AnalyzerResult,
     AudioMetadata,
@@ -57,6 +76,7 @@ if TYPE_CHECKING:
     from timeside_gql.core.context import Context, Need
 
 Kind = Literal["analyzer", "grapher", "encoder"]
+P = TypeVar("P")
 PID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -110,6 +130,15 @@ class Output:
     artifacts: list[Artifact] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Parent:
+    """A parent preset as ``parents()`` listed it, and its validated parameters."""
+
+    pid: str
+    listed: Mapping[str, Any] | None
+    parameters: Parameters
+
+
 @dataclass(slots=True)
 class Done:
     """What ``finish`` receives: the source, parent results and a scratch directory."""
@@ -117,16 +146,17 @@ class Done:
     source: SourceInfo
     workdir: Path
     parent_results: Mapping[tuple[str, str], list[AnalyzerResult]] = field(default_factory=dict)
+    parents: Sequence[Parent] = ()
 
     def results_of(self, pid: str, params: Mapping[str, Any] | None = None) -> list[AnalyzerResult]:
-        """Results of a parent preset declared in ``parents()`` (params as declared)."""
-        from timeside_gql.core.registry import get_processor
+        """Results of a parent preset listed in ``parents()`` (params as listed there)."""
+        for parent in self.parents:
+            if parent.pid == pid and dict(parent.listed or {}) == dict(params or {}):
+                return self.parent_results[parent.parameters.key]
+        raise KeyError(f"{pid} {dict(params or {})} is not among the parents()")
 
-        canonical = params_mod.validate_parameters(get_processor(pid), params)
-        return self.parent_results[(pid, params_mod.parameters_hash(canonical))]
 
-
-class Processor:
+class Processor(Generic[P]):
     """Base class of every processor; see the module docstring for the contract."""
 
     pid: ClassVar[str]
@@ -134,18 +164,25 @@ class Processor:
     version: ClassVar[str] = "1.0"
     kind: ClassVar[Kind] = "analyzer"
     description: ClassVar[str] = ""
-    parameters_schema: ClassVar[dict[str, Any]] = params_mod.schema({})
+    parameters_schema: ClassVar[dict[str, Any]] = schema({})
+    #: the dataclass of ``self.params``: the type argument ``P`` of the class or a base
+    parameters_type: ClassVar[type[Any]] = NoParameters
     outputs: ClassVar[tuple[OutputSpec, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        for base in cls.__dict__.get("__orig_bases__", ()):
+            concrete = [arg for arg in typing.get_args(base) if isinstance(arg, type)]
+            if concrete:
+                cls.parameters_type = concrete[0]
         if "pid" in cls.__dict__:
             from timeside_gql.core.registry import register
 
             register(cls)
 
     def __init__(self, params: Mapping[str, Any] | None = None) -> None:
-        self.params: dict[str, Any] = params_mod.validate_against(self.parameters_schema, params)
+        self.parameters: Parameters = ensure_parameters(type(self), params)
+        self.params: P = typed(self.parameters_type, self.parameters)
 
     def needs(self) -> Sequence[Need]:
         """Intermediates read in :meth:`process`; computed once per block for all processors."""
@@ -198,7 +235,7 @@ class Processor:
             ),
             audio_metadata=done.source.audio_metadata(),
             data_object=obj,
-            parameters=dict(self.params),
+            parameters=self.parameters.to_dict(),
         )
 
 

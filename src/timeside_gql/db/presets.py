@@ -8,8 +8,8 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from timeside_gql.core.params import parameters_hash, validate_against
-from timeside_gql.core.registry import get_processor
+from timeside_gql.core.params import ParameterError, ensure_parameters
+from timeside_gql.core.registry import UnknownProcessor, get_processor
 from timeside_gql.db.models import Preset, Processor
 from timeside_gql.db.processors import sync_from_registry
 
@@ -19,21 +19,29 @@ def preset_for(
 ) -> Preset:
     """The preset of these settings (defaults filled): the stored one when it exists.
 
-    Raises core ``ParameterError`` when the parameters do not fit the processor's schema.
+    ``parameters`` are raw settings or core ``Parameters``; they are validated by the core
+    against the installed processor's schema (the one jobs run), and the row stores its
+    canonical values and hash. Raises core ``ParameterError`` when they do not fit, or when
+    this installation has no processor ``processor.pid``.
     """
-    canonical = validate_against(processor.parameters_schema, parameters)
-    digest = parameters_hash(canonical)
-    existing = _find(session, processor.id, digest)
+    try:
+        canonical = ensure_parameters(processor.pid, parameters)
+    except UnknownProcessor as error:
+        raise ParameterError(f"{error.args[0]}: it is not installed") from error
+    existing = _find(session, processor.id, canonical.hash)
     if existing is not None:
         return existing
     preset = Preset(
-        processor_id=processor.id, parameters=canonical, parameters_hash=digest, author_id=author_id
+        processor_id=processor.id,
+        parameters=canonical.to_dict(),
+        parameters_hash=canonical.hash,
+        author_id=author_id,
     )
     try:
         with session.begin_nested():
             session.add(preset)
     except IntegrityError:  # created meanwhile by a concurrent transaction
-        return _find(session, processor.id, digest)  # type: ignore[return-value]
+        return _find(session, processor.id, canonical.hash)  # type: ignore[return-value]
     return preset
 
 

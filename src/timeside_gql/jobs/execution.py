@@ -10,16 +10,18 @@ from __future__ import annotations
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, update
 
 from timeside_gql.core import pipeline
 from timeside_gql.core.decode import DecodeError
+from timeside_gql.core.params import ParameterError, validate_parameters
 from timeside_gql.core.registry import UnknownProcessor, get_processor
 from timeside_gql.db.engine import session_scope
 from timeside_gql.db.models import (
@@ -146,19 +148,26 @@ def plan_job(session: Session, job: Job) -> JobPlan:
 
 
 def preset_run(preset: Preset, sha1: str) -> PresetRun:
+    """The preset as it will run: its stored parameters validated once by the core against the
+    installed processor; the cache key and the result's provenance both use that hash (the
+    row's own, unless the row predates the processor's present schema).
+
+    A preset the installed code cannot run (processor gone, parameters it refuses) keeps its
+    raw parameters and row hash: the pipeline fails it with a readable error.
+    """
     pid = preset.processor.pid
-    version = _version(pid)
-    key = cache_key(sha1=sha1, pid=pid, version=version, parameters_hash=preset.parameters_hash)
-    return PresetRun(preset.id, pid, version, dict(preset.parameters), key)
-
-
-def _version(pid: str) -> str:
-    """The version that will run; empty for a processor this installation no longer has (the
-    pipeline then fails that preset with a readable error)."""
     try:
-        return str(get_processor(pid).version)
+        version = str(get_processor(pid).version)
     except UnknownProcessor:
-        return ""
+        version = ""
+    parameters: Mapping[str, Any]
+    try:
+        parameters = validate_parameters(pid, preset.parameters)
+        digest = parameters.hash
+    except (UnknownProcessor, ParameterError):
+        parameters, digest = dict(preset.parameters), preset.parameters_hash
+    key = cache_key(sha1=sha1, pid=pid, version=version, parameters_hash=digest)
+    return PresetRun(preset.id, pid, version, parameters, key)
 
 
 def compute(

@@ -20,7 +20,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,12 +49,14 @@ def cache_key(*, sha1: str, pid: str, version: str, parameters_hash: str) -> str
 
 @dataclass(frozen=True, slots=True)
 class PresetRun:
-    """One preset of a job, resolved against the processor registry."""
+    """One preset of a job, resolved against the processor registry: ``parameters`` are the
+    core's validated ``Parameters`` (raw when the installed code refuses them), ``key`` is
+    :func:`cache_key` of their hash."""
 
     preset_id: uuid.UUID
     pid: str
     version: str
-    parameters: dict[str, Any]
+    parameters: Mapping[str, Any]
     key: str
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,20 @@ def enum(default: str, choices: tuple[str, ...], description: str = "") -> dict[
 RATE = integer(ANALYSIS_RATE, 4000, 192000, "analysis samplerate (Hz); the signal is resampled")
 FFT = integer(N_FFT, 64, 65536, "FFT size (samples)")
 HOP_LENGTH = integer(HOP, 16, 65536, "hop between frames (samples)")
+
+
+@dataclass(frozen=True, slots=True)
+class StftParams:
+    """The STFT every spectral analyzer shares when these match (``RATE``, ``FFT``, ...)."""
+
+    rate: int
+    n_fft: int
+    hop_length: int
+
+
+@dataclass(frozen=True, slots=True)
+class MelParams(StftParams):
+    n_mels: int
 
 
 def to_db(power_ratio: np.ndarray | float, *, amplitude: bool = False) -> np.ndarray:

@@ -29,7 +29,7 @@ from timeside_gql.core.analyzers.structure import (
     tempo_confidence,
 )
 from timeside_gql.core.analyzers.tonal import estimate_key
-from timeside_gql.core.params import schema
+from timeside_gql.core.params import NoParameters, schema
 from timeside_gql.core.processor import Done, Output, OutputSpec
 from timeside_gql.core.similarity import (
     DIMENSIONS,
@@ -61,7 +61,7 @@ def harmony_part(frames: Frames) -> np.ndarray:
     if not chroma.shape[1]:
         return np.zeros(HARMONY_DIMS)
     mean = chroma.mean(axis=1)
-    index, strength = estimate_key(mean)
+    index, strength, _ = estimate_key(mean)
     mode = 1.0 if index < 12 else -1.0
     profile = np.roll(mean, -(index % 12))
     return np.concatenate([mean, chroma.std(axis=1), profile, [mode * max(strength, 0.0)]])
@@ -71,7 +71,9 @@ def rhythm_part(frames: Frames) -> np.ndarray:
     env, rate = frames.envelope, frames.rate
     if not env.size or env.max() <= 0:
         return np.zeros(RHYTHM_DIMS)
-    bpm = global_tempo(env, rate, start_bpm=120.0)
+    bpm, _ = global_tempo(env, rate, start_bpm=120.0)
+    if bpm <= 0:  # no tempo (silence, noise): no rhythm to compare
+        return np.zeros(RHYTHM_DIMS)
     max_lag = int(rate * 60 / _TEMPO_BANDS[0]) + 1
     ac = librosa.autocorrelate(env - env.mean(), max_size=min(max_lag * 4, env.size))
     ac = ac / ac[0] if ac[0] > 0 else np.zeros_like(ac)
@@ -110,7 +112,7 @@ def describe(frames: Frames) -> np.ndarray:
     return vector.astype(np.float32)
 
 
-class SimilarityDescriptors(FrameFeatures):
+class SimilarityDescriptors(FrameFeatures[NoParameters]):
     pid = "similarity_descriptors"
     name = "Similarity descriptors"
     version = "1.0"

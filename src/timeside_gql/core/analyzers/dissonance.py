@@ -7,6 +7,8 @@ spectral peaks, then the A-weighted pairwise Plomp-Levelt roughness of peaks wit
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -96,7 +98,14 @@ def dissonance(freqs: np.ndarray, mags: np.ndarray) -> np.ndarray:
     return np.minimum(contrib, share).sum(axis=1) / 2
 
 
-class Dissonance(Processor):
+@dataclass(frozen=True, slots=True)
+class DissonanceParams:
+    rate: int
+    frame_length: int
+    hop_length: int
+
+
+class Dissonance(Processor[DissonanceParams]):
     pid = "essentia_dissonance"
     name = "Dissonance"
     version = "1.0"
@@ -113,11 +122,11 @@ class Dissonance(Processor):
         OutputSpec("essentia_dissonance.value", "Mean dissonance", "", "value", "global"),
     )
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         p = self.params
-        self.frames = Frames(p["rate"], p["frame_length"], p["hop_length"])
-        self.window = blackman_harris_62(p["frame_length"])
+        self.frames = Frames(p.rate, p.frame_length, p.hop_length)
+        self.window = blackman_harris_62(p.frame_length)
         self.collector = FrameCollector()
 
     def needs(self) -> tuple[Need, ...]:
@@ -128,10 +137,10 @@ class Dissonance(Processor):
         if not block.count:
             return
         p = self.params
-        starts = np.arange(block.count) * p["hop_length"]
-        framed = block.data[starts[None, :] + np.arange(p["frame_length"])[:, None]]
+        starts = np.arange(block.count) * p.hop_length
+        framed = block.data[starts[None, :] + np.arange(p.frame_length)[:, None]]
         mag = np.abs(np.fft.rfft(framed * self.window[:, None], axis=0))
-        freqs, mags = peaks(mag, p["rate"])
+        freqs, mags = peaks(mag, p.rate)
         self.collector.add(dissonance(freqs, mags).astype(np.float32))
 
     def finish(self, done: Done) -> Output:
@@ -139,7 +148,7 @@ class Dissonance(Processor):
         values = self.collector.frames()
         positive = values[values > 0]
         mean = float(positive.mean()) if positive.size else 0.0
-        meta = (p["rate"], p["frame_length"], p["hop_length"])
+        meta = (p.rate, p.frame_length, p.hop_length)
         return Output(
             results=[
                 self.result("essentia_dissonance", done, value=values, frames=meta),

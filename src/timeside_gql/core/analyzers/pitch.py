@@ -9,7 +9,9 @@ white-noise frames and ran 30x slower.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import librosa
 import numpy as np
@@ -102,7 +104,18 @@ def _octave_up(search: np.ndarray, best: np.ndarray, rows: np.ndarray, min_lag: 
     return np.where(octave, dip, best)
 
 
-class Pitch(Processor):
+@dataclass(frozen=True, slots=True)
+class PitchParams:
+    method: Literal["yin"]
+    rate: int
+    frame_length: int
+    hop_length: int
+    fmin: float
+    fmax: float
+    threshold: float
+
+
+class Pitch(Processor[PitchParams]):
     pid = "pitch"
     name = "Pitch"
     version = "2.0"
@@ -126,14 +139,14 @@ class Pitch(Processor):
         OutputSpec("pitch.confidence", "Voicing confidence", "", "value", "framewise"),
     )
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         p = self.params
-        if p["fmin"] >= p["fmax"] or p["fmax"] >= p["rate"] / 2:
+        if p.fmin >= p.fmax or p.fmax >= p.rate / 2:
             raise ValueError("pitch: need fmin < fmax < rate / 2")
-        if p["rate"] / p["fmin"] >= p["frame_length"] // 2:
+        if p.rate / p.fmin >= p.frame_length // 2:
             raise ValueError("pitch: frame_length too short for fmin (needs 2 periods)")
-        self.frames = Frames(p["rate"], p["frame_length"], p["hop_length"])
+        self.frames = Frames(p.rate, p.frame_length, p.hop_length)
         self.f0 = FrameCollector()
         self.confidence = FrameCollector()
 
@@ -147,19 +160,19 @@ class Pitch(Processor):
         p = self.params
         f0, confidence = yin(
             block.data,
-            length=p["frame_length"],
-            hop=p["hop_length"],
-            sr=p["rate"],
-            fmin=p["fmin"],
-            fmax=p["fmax"],
-            threshold=p["threshold"],
+            length=p.frame_length,
+            hop=p.hop_length,
+            sr=p.rate,
+            fmin=p.fmin,
+            fmax=p.fmax,
+            threshold=p.threshold,
         )
         self.f0.add(f0.astype(np.float32))
         self.confidence.add(confidence.astype(np.float32))
 
     def finish(self, done: Done) -> Output:
         p = self.params
-        meta = (p["rate"], p["frame_length"], p["hop_length"])
+        meta = (p.rate, p.frame_length, p.hop_length)
         return Output(
             results=[
                 self.result("pitch", done, value=self.f0.frames(), frames=meta),

@@ -9,9 +9,10 @@ envelope.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import librosa
 import numpy as np
@@ -23,6 +24,8 @@ from timeside_gql.core.analyzers.common import (
     HOP_LENGTH,
     RATE,
     FrameCollector,
+    MelParams,
+    StftParams,
     integer,
     number,
 )
@@ -39,7 +42,7 @@ from timeside_gql.core.params import schema
 from timeside_gql.core.processor import Done, Output, OutputSpec, Processor
 
 
-class OnsetDetectionFunction(Processor):
+class OnsetDetectionFunction(Processor[StftParams]):
     pid = "onset_detection_function"
     name = "Onset detection function"
     version = "2.0"
@@ -62,10 +65,10 @@ class OnsetDetectionFunction(Processor):
     _smooth = scipy.signal.windows.hann(15)[8:]
     _diff = scipy.signal.remez(31, [0, 0.5], [np.pi], type="differentiator")
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         p = self.params
-        self.spectrum = Spectrum(p["rate"], p["n_fft"], p["hop_length"], window="boxcar")
+        self.spectrum = Spectrum(p.rate, p.n_fft, p.hop_length, window="boxcar")
         self.zi_smooth: np.ndarray | None = None
         self.zi_diff: np.ndarray | None = None
         self.collector = FrameCollector()
@@ -95,7 +98,7 @@ class OnsetDetectionFunction(Processor):
         if median > 0:
             odf = odf / median
         p = self.params
-        meta = (p["rate"], p["n_fft"], p["hop_length"])
+        meta = (p.rate, p.n_fft, p.hop_length)
         return Output(
             results=[self.result("onset_detection_function", done, value=odf, frames=meta)]
         )
@@ -153,16 +156,25 @@ _ENVELOPE = {
 }
 
 
-class _Envelope(Processor):
+@dataclass(frozen=True, slots=True)
+class EnvelopeParams(MelParams):
+    top_db: float
+    min_flux: float
+
+
+E = TypeVar("E", bound=EnvelopeParams)
+
+
+class _Envelope(Processor[E]):
     """Collects the shared onset-strength envelope."""
 
     parameters_schema = schema(_ENVELOPE)
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         p = self.params
-        mel = MelPower(p["rate"], p["n_fft"], p["hop_length"], p["n_mels"])
-        self.envelope = ClippedFlux(mel, p["top_db"])
+        mel = MelPower(p.rate, p.n_fft, p.hop_length, p.n_mels)
+        self.envelope = ClippedFlux(mel, p.top_db)
         self.collector = FrameCollector()
 
     def needs(self) -> tuple[Need, ...]:
@@ -175,19 +187,26 @@ class _Envelope(Processor):
         """The envelope delayed by half a window, as librosa does: the flux of frame t rises
         as soon as an onset enters its window, i.e. n_fft / 2 samples early."""
         env = self.collector.frames().astype(np.float64)
-        shift = min(self.params["n_fft"] // (2 * self.params["hop_length"]), env.size)
+        shift = min(self.params.n_fft // (2 * self.params.hop_length), env.size)
         return np.concatenate([np.zeros(shift), env[: env.size - shift]])
 
     def frames_meta(self) -> tuple[float, int, int]:
         p = self.params
-        return (p["rate"], p["n_fft"], p["hop_length"])
+        return (p.rate, p.n_fft, p.hop_length)
 
     @property
     def frame_rate(self) -> float:
-        return self.params["rate"] / self.params["hop_length"]
+        return self.params.rate / self.params.hop_length
 
 
-class Onsets(_Envelope):
+@dataclass(frozen=True, slots=True)
+class OnsetsParams(EnvelopeParams):
+    delta: float
+    wait: float
+    backtrack: bool
+
+
+class Onsets(_Envelope[OnsetsParams]):
     """Peaks of the clipped flux by librosa's adaptive peak picking on the envelope
     normalised to 0..1: a peak is the maximum within 30 ms before it, at least ``delta``
     above the mean of the 100 ms around it, and ``wait`` after the previous onset. The
@@ -222,7 +241,7 @@ class Onsets(_Envelope):
         env = self.envelope_frames()
         p = self.params
         peaks = np.zeros(0, np.int64)
-        if env.size and env.max() >= max(p["min_flux"], 1e-6):
+        if env.size and env.max() >= max(p.min_flux, 1e-6):
             rate = self.frame_rate
             peaks = librosa.onset.onset_detect(
                 onset_envelope=env,
@@ -231,13 +250,13 @@ class Onsets(_Envelope):
                 post_max=1,
                 pre_avg=int(0.1 * rate),
                 post_avg=int(0.1 * rate) + 1,
-                wait=int(p["wait"] * rate),
-                delta=p["delta"],
+                wait=int(p.wait * rate),
+                delta=p.delta,
             )
-            peaks = peaks[env[peaks] >= p["min_flux"]]
-            if p["backtrack"]:
+            peaks = peaks[env[peaks] >= p.min_flux]
+            if p.backtrack:
                 peaks = librosa.onset.onset_backtrack(peaks, env)
-        times = librosa.frames_to_time(peaks, sr=p["rate"], hop_length=p["hop_length"])
+        times = librosa.frames_to_time(peaks, sr=p.rate, hop_length=p.hop_length)
         return Output(
             results=[
                 self.result(
@@ -258,7 +277,9 @@ HALF_PERIODICITY = 0.75  # see _faster
 HALF_SALIENCE = 0.55
 
 
-def global_tempo(env: np.ndarray, frame_rate: float, *, start_bpm: float) -> tuple[float, float]:
+def global_tempo(
+    env: np.ndarray, frame_rate: float, *, start_bpm: float, halve: bool = True
+) -> tuple[float, float]:
     """(tempo in BPM, periodicity 0..1) from the whole envelope's autocorrelation, weighted
     like librosa by a log-normal prior around ``start_bpm`` (one octave deviation).
 
@@ -266,6 +287,8 @@ def global_tempo(env: np.ndarray, frame_rate: float, *, start_bpm: float) -> tup
     parabolically: a period of 18.46 frames (140 BPM) otherwise splits its correlation
     between lags 18 and 19 and loses to twice the period. The periodicity is the
     normalised autocorrelation at the chosen lag (noise: < 0.1; a click track: ~1).
+    ``halve=False`` keeps the prior's choice where half the period is as periodic (the
+    structure analyzer, whose meters count beats, not the hi-hats between them).
     """
     centred = env - env.mean()
     max_lag = min(int(frame_rate * 60 / 30), centred.size - 3)  # down to 30 BPM
@@ -283,7 +306,7 @@ def global_tempo(env: np.ndarray, frame_rate: float, *, start_bpm: float) -> tup
     prior = np.exp(-0.5 * np.log2(60 * frame_rate / lags / start_bpm) ** 2)
     scores = smooth[lags] * prior
     lag = _refine(scores, int(np.argmax(scores))) + min_lag
-    while lag / 2 >= min_lag + 1 and _faster(env, smooth, lag):
+    while halve and lag / 2 >= min_lag + 1 and _faster(env, smooth, lag):
         half = round(lag / 2) - min_lag
         lag = _refine(scores, half + int(np.argmax(scores[half - 1 : half + 2])) - 1) + min_lag
     return 60.0 * frame_rate / lag, float(max(_at(smooth, lag), 0.0))
@@ -343,7 +366,13 @@ def trim_beats(beats: np.ndarray, env: np.ndarray, frame_rate: float) -> np.ndar
     return beats[strong[0] : strong[-1] + 1] if strong.size else beats[:0]
 
 
-class Tempo(_Envelope):
+@dataclass(frozen=True, slots=True)
+class TempoParams(EnvelopeParams):
+    start_bpm: float
+    min_confidence: float
+
+
+class Tempo(_Envelope[TempoParams]):
     """No tempo (0 BPM, no beats, confidence 0) when the flux never reaches ``min_flux``
     (silence, a held tone, noise under the log-mel floor) or its periodicity is below
     ``min_confidence`` (noise)."""
@@ -375,13 +404,13 @@ class Tempo(_Envelope):
         env = self.envelope_frames()
         p = self.params
         bpm, confidence, beats = 0.0, 0.0, np.zeros(0)
-        if env.size and env.max() >= max(p["min_flux"], 1e-6):
-            bpm, confidence = global_tempo(env, self.frame_rate, start_bpm=p["start_bpm"])
-        if confidence >= p["min_confidence"] and bpm > 0:
+        if env.size and env.max() >= max(p.min_flux, 1e-6):
+            bpm, confidence = global_tempo(env, self.frame_rate, start_bpm=p.start_bpm)
+        if confidence >= p.min_confidence and bpm > 0:
             _, beats = librosa.beat.beat_track(
                 onset_envelope=env,
-                sr=p["rate"],
-                hop_length=p["hop_length"],
+                sr=p.rate,
+                hop_length=p.hop_length,
                 bpm=bpm,
                 units="time",
                 trim=False,

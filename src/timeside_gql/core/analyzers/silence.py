@@ -7,6 +7,8 @@ than ``min_silence`` are absorbed into their surroundings.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,7 +31,16 @@ def runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts, lengths, flags[starts]
 
 
-class Silence(Processor):
+@dataclass(frozen=True, slots=True)
+class SilenceParams:
+    threshold_db: float
+    min_silence: float
+    rate: int
+    frame_length: int
+    hop_length: int
+
+
+class Silence(Processor[SilenceParams]):
     pid = "silence"
     name = "Silence"
     version = "1.0"
@@ -45,10 +56,10 @@ class Silence(Processor):
     )
     outputs = (OutputSpec("silence", "Silence", "", "label", "segment"),)
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         p = self.params
-        self.frames = Frames(p["rate"], p["frame_length"], p["hop_length"])
+        self.frames = Frames(p.rate, p.frame_length, p.hop_length)
         self.levels = FrameCollector()
 
     def needs(self) -> tuple[Need, ...]:
@@ -60,26 +71,26 @@ class Silence(Processor):
             p = self.params
             squares = np.square(block.data, dtype=np.float64)
             sums = np.concatenate([[0.0], np.cumsum(squares)])
-            starts = np.arange(block.count) * p["hop_length"]
-            mean_square = (sums[starts + p["frame_length"]] - sums[starts]) / p["frame_length"]
+            starts = np.arange(block.count) * p.hop_length
+            mean_square = (sums[starts + p.frame_length] - sums[starts]) / p.frame_length
             # dBFS with a full-scale sine at -3 dB, as the level analyzer
             self.levels.add(to_db(mean_square))
 
     def finish(self, done: Done) -> Output:
         p = self.params
-        hop = p["hop_length"] / p["rate"]
-        flags = np.where(self.levels.frames() < p["threshold_db"], SILENCE, SOUND)
+        hop = p.hop_length / p.rate
+        flags = np.where(self.levels.frames() < p.threshold_db, SILENCE, SOUND)
         starts, _, values = runs(flags)
         total = done.source.duration
         # A frame is silent only if its whole window is: silence starts half a window
         # after the centre of the last sounding frame and ends half a window after the
         # centre of the last silent one.
-        half = p["frame_length"] / 2 / p["rate"]
+        half = p.frame_length / 2 / p.rate
         inner = starts[1:]
         edges = np.where(values[1:] == SILENCE, inner * hop - half, (inner - 1) * hop + half)
         edges = np.maximum.accumulate(np.clip(np.concatenate([[0.0], edges, [total]]), 0, total))
         values = values.copy()
-        values[(values == SILENCE) & (np.diff(edges) < p["min_silence"])] = SOUND
+        values[(values == SILENCE) & (np.diff(edges) < p.min_silence)] = SOUND
         keep = np.concatenate([[True], values[1:] != values[:-1]]) if values.size else values
         begin = edges[:-1][keep]
         end = np.concatenate([begin[1:], [total]]) if begin.size else begin

@@ -35,8 +35,9 @@ coefficient reads in dB (timbre[0] is the mean mel level).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import librosa
 import numpy as np
@@ -52,6 +53,7 @@ from timeside_gql.core.analyzers.common import (
     HOP_LENGTH,
     RATE,
     FrameCollector,
+    MelParams,
     integer,
     number,
     to_db,
@@ -67,7 +69,7 @@ from timeside_gql.core.context import (
     OnsetStrength,
     Spectrum,
 )
-from timeside_gql.core.params import schema
+from timeside_gql.core.params import schema, typed
 from timeside_gql.core.processor import Done, Output, OutputSpec, Processor
 
 N_TIMBRE = 12  # timbre values per segment
@@ -124,23 +126,27 @@ _FRAME_PARAMETERS = {
     "hop_length": HOP_LENGTH,
     "n_mels": integer(128, 8, 512, "mel bands of the flux and MFCC"),
 }
+_FRAME_DEFAULTS = typed(
+    MelParams, {key: spec["default"] for key, spec in _FRAME_PARAMETERS.items()}
+)
+FP = TypeVar("FP")
 
 
-class FrameFeatures(Processor):
+class FrameFeatures(Processor[FP]):
     """Collects onset strength, chroma, MFCC (dB) and RMS loudness per frame; shared with
     the similarity descriptors. Subclasses declare pid, outputs and ``finish``."""
 
     parameters_schema = schema(_FRAME_PARAMETERS)
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         p = self.settings
-        self.spectrum = Spectrum(p["rate"], p["n_fft"], p["hop_length"])
-        self.mel = MelPower(p["rate"], p["n_fft"], p["hop_length"], p["n_mels"])
+        self.spectrum = Spectrum(p.rate, p.n_fft, p.hop_length)
+        self.mel = MelPower(p.rate, p.n_fft, p.hop_length, p.n_mels)
         self.parts = {
             name: FrameCollector() for name in ("envelope", "bass", "chroma", "timbre", "power")
         }
-        centres = librosa.mel_frequencies(p["n_mels"] + 2, fmax=p["rate"] / 2)[1:-1]
+        centres = librosa.mel_frequencies(p.n_mels + 2, fmax=p.rate / 2)[1:-1]
         self.bass_bands = max(int(np.sum(centres < BASS_HZ)), 1)
         self.previous_bass: np.ndarray | None = None
 
@@ -148,11 +154,9 @@ class FrameFeatures(Processor):
         return (self.spectrum, OnsetStrength(self.mel), Chroma(self.spectrum), LogMel(self.mel))
 
     @property
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> MelParams:
         """The STFT settings: the parameters, or the defaults where a subclass has none."""
-        return {
-            key: self.params.get(key, spec["default"]) for key, spec in _FRAME_PARAMETERS.items()
-        }
+        return self.params if isinstance(self.params, MelParams) else _FRAME_DEFAULTS
 
     def process(self, ctx: Context) -> None:
         magnitude = ctx.get(self.spectrum).data
@@ -180,9 +184,9 @@ class FrameFeatures(Processor):
         """The collected features; the envelope delayed by half a window as librosa does
         (the flux rises as soon as an onset enters the frame, n_fft / 2 samples early)."""
         p = self.settings
-        shift = p["n_fft"] // (2 * p["hop_length"])
+        shift = p.n_fft // (2 * p.hop_length)
         return Frames(
-            rate=p["rate"] / p["hop_length"],
+            rate=p.rate / p.hop_length,
             envelope=_delayed(self.parts["envelope"].frames(), shift),
             bass=_delayed(self.parts["bass"].frames(), shift),
             chroma=self.parts["chroma"].frames((0, 12)).T.astype(np.float64),
@@ -395,7 +399,15 @@ class _Rhythm:
     tempi: list[tuple[float, float]]  # per section: (bpm, confidence)
 
 
-class StructureAnalysis(FrameFeatures):
+@dataclass(frozen=True, slots=True)
+class StructureParams(MelParams):
+    start_bpm: float
+    min_section: float
+    max_sections: int
+    min_strength: float
+
+
+class StructureAnalysis(FrameFeatures[StructureParams]):
     pid = "audio_analysis"
     name = "Audio analysis (structure)"
     version = "1.0"
@@ -505,9 +517,9 @@ class StructureAnalysis(FrameFeatures):
         grid = np.arange(0, frames.count, step)
         stacked = np.vstack([_rows_standardised(frames.chroma), _rows_standardised(frames.timbre)])
         features = librosa.util.sync(stacked, grid.tolist(), aggregate=np.mean)
-        min_length = max(round(self.params["min_section"] * frames.rate / step), 1)
+        min_length = max(round(self.params.min_section * frames.rate / step), 1)
         labels = laplacian_segments(
-            features, max_sections=self.params["max_sections"], min_length=min_length
+            features, max_sections=self.params.max_sections, min_length=min_length
         )
         runs = _runs(labels)
         novelty = foote_novelty(features, half=max(min_length // 2, 2))
@@ -529,9 +541,8 @@ class StructureAnalysis(FrameFeatures):
     @staticmethod
     def _key(frames: Frames, a: int, b: int) -> tuple[int, float, int, float]:
         """(key 0-11, confidence, mode 1 major / 0 minor, confidence): one match of the 24
-        Krumhansl-Kessler profiles, so key and mode share its correlation."""
-        index, strength = estimate_key(frames.chroma[:, a:b].sum(axis=1))
-        confidence = max(strength, 0.0)
+        Krumhansl-Kessler profiles, so key and mode share its margin over the runner-up."""
+        index, _, confidence = estimate_key(frames.chroma[:, a:b].sum(axis=1))
         return index % 12, confidence, int(index < 12), confidence
 
     # rhythm -----------------------------------------------------------------------------
@@ -544,18 +555,20 @@ class StructureAnalysis(FrameFeatures):
             return _Rhythm(
                 empty, empty, none, none, [(4, 0.0)] * len(sections), [(0.0, 0.0)] * len(sections)
             )
-        start_bpm = self.params["start_bpm"]
+        start_bpm = self.params.start_bpm
         bpm = np.array(
             [
-                global_tempo(env[a:b], rate, start_bpm=start_bpm) if b - a > 1 else start_bpm
+                (global_tempo(env[a:b], rate, start_bpm=start_bpm, halve=False)[0] or start_bpm)
+                if b - a > 1
+                else start_bpm
                 for a, b in sections
             ]
         )
         per_frame = np.repeat(bpm, np.diff(edges))
         _, beats = librosa.beat.beat_track(
             onset_envelope=env,
-            sr=self.params["rate"],
-            hop_length=self.params["hop_length"],
+            sr=self.params.rate,
+            hop_length=self.params.hop_length,
             bpm=per_frame,
             trim=False,  # its one threshold for the whole track dropped the beats of a section
         )
@@ -605,7 +618,7 @@ class StructureAnalysis(FrameFeatures):
     def _segments(self, done: Done, frames: Frames, duration: float):
         """From each onset (backtracked to the energy minimum before it) to the next; the
         part before the first onset is a segment of confidence 0."""
-        peaks = onset_frames(frames, min_strength=self.params["min_strength"])
+        peaks = onset_frames(frames, min_strength=self.params.min_strength)
         starts = librosa.onset.onset_backtrack(peaks, frames.loudness) if peaks.size else peaks
         confidence = dict(zip(starts.tolist(), _strength(frames, peaks).tolist(), strict=True))
         edges = np.unique(np.concatenate([[0], starts, [frames.count]]).astype(np.int64))

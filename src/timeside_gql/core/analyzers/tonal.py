@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
-from timeside_gql.core.analyzers.common import FFT, HOP_LENGTH, RATE, FrameCollector, enum
+from timeside_gql.core.analyzers.common import (
+    FFT,
+    HOP_LENGTH,
+    RATE,
+    FrameCollector,
+    StftParams,
+    enum,
+)
 from timeside_gql.core.context import Chroma as ChromaNeed
 from timeside_gql.core.context import Context, Need, Spectrum
 from timeside_gql.core.params import schema
@@ -54,25 +63,28 @@ PROFILES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 _STFT_SCHEMA = schema({"rate": RATE, "n_fft": FFT, "hop_length": HOP_LENGTH})
 
 
-class _ChromaUser(Processor):
+S = TypeVar("S", bound=StftParams)
+
+
+class _ChromaUser(Processor[S]):
     parameters_schema = _STFT_SCHEMA
 
     def chroma(self) -> ChromaNeed:
         p = self.params
-        return ChromaNeed(Spectrum(p["rate"], p["n_fft"], p["hop_length"]))
+        return ChromaNeed(Spectrum(p.rate, p.n_fft, p.hop_length))
 
     def needs(self) -> tuple[Need, ...]:
         return (self.chroma(),)
 
 
-class Chroma(_ChromaUser):
+class Chroma(_ChromaUser[StftParams]):
     pid = "chroma"
     name = "Chroma"
     version = "1.0"
     description = "12 pitch-class energies per frame (C first, A440), each frame max-normalised."
     outputs = (OutputSpec("chroma", "Chroma", "", "value", "framewise"),)
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         self.collector = FrameCollector()
 
@@ -81,7 +93,7 @@ class Chroma(_ChromaUser):
 
     def finish(self, done: Done) -> Output:
         p = self.params
-        meta = (p["rate"], p["n_fft"], p["hop_length"])
+        meta = (p.rate, p.n_fft, p.hop_length)
         value = self.collector.frames((0, 12))
         return Output(
             results=[self.result("chroma", done, value=value, y_value=np.arange(12), frames=meta)]
@@ -108,7 +120,12 @@ def estimate_key(chroma: np.ndarray, *, profile: str = "krumhansl") -> tuple[int
     return int(first), best, float(np.clip(confidence, 0.0, 1.0))
 
 
-class Key(_ChromaUser):
+@dataclass(frozen=True, slots=True)
+class KeyParams(StftParams):
+    profile: Literal["krumhansl", "temperley", "edma", "bgate"]
+
+
+class Key(_ChromaUser[KeyParams]):
     pid = "key"
     name = "Key"
     version = "2.0"
@@ -129,7 +146,7 @@ class Key(_ChromaUser):
         OutputSpec("key.confidence", "Key confidence", "", "value", "global"),
     )
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         self.total = np.zeros(12)
 
@@ -137,7 +154,7 @@ class Key(_ChromaUser):
         self.total += ctx.get(self.chroma()).data.sum(axis=1)
 
     def finish(self, done: Done) -> Output:
-        index, strength, confidence = estimate_key(self.total, profile=self.params["profile"])
+        index, strength, confidence = estimate_key(self.total, profile=self.params.profile)
         return Output(
             results=[
                 self.result("key", done, label=[index], labels=dict(enumerate(KEYS))),
@@ -147,7 +164,7 @@ class Key(_ChromaUser):
         )
 
 
-class Tuning(Processor):
+class Tuning(Processor[StftParams]):
     pid = "tuning"
     name = "Tuning"
     version = "1.0"
@@ -164,10 +181,10 @@ class Tuning(Processor):
     )
     outputs = (OutputSpec("tuning", "Tuning", "Hz", "value", "global"),)
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         p = self.params
-        self.spectrum = Spectrum(p["rate"], p["n_fft"], p["hop_length"])
+        self.spectrum = Spectrum(p.rate, p.n_fft, p.hop_length)
         self.histogram = np.zeros(100)
 
     def needs(self) -> tuple[Need, ...]:
@@ -189,7 +206,7 @@ class Tuning(Processor):
         offset = np.divide(
             0.5 * (left - right), denom, out=np.zeros_like(denom), where=np.abs(denom) > 1e-12
         )
-        freqs = (k + offset) * p["rate"] / p["n_fft"]
+        freqs = (k + offset) * p.rate / p.n_fft
         keep = (freqs > 60) & (freqs < 4000)
         semis = 12 * np.log2(freqs[keep] / 440.0)
         deviation = semis - np.round(semis)  # in [-0.5, 0.5]

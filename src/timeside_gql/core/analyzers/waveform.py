@@ -9,6 +9,8 @@ without decoding again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,7 +23,15 @@ from timeside_gql.core.processor import Done, Output, OutputSpec, Processor
 MAX_LEVELS = 12
 
 
-class Waveform(Processor):
+@dataclass(frozen=True, slots=True)
+class WaveformParams:
+    samples_per_peak: int
+    factor: int
+    min_peaks: int
+    downmix: bool
+
+
+class Waveform(Processor[WaveformParams]):
     pid = "waveform_analyzer"
     name = "Waveform"
     version = "2.0"
@@ -51,9 +61,9 @@ class Waveform(Processor):
         ),
     )
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
-        self.signal = Signal(rate=None, mono=self.params["downmix"])
+        self.signal = Signal(rate=None, mono=self.params.downmix)
         self.pending: np.ndarray | None = None
         self.mins: list[np.ndarray] = []
         self.maxs: list[np.ndarray] = []
@@ -65,7 +75,7 @@ class Waveform(Processor):
         data = np.atleast_2d(ctx.get(self.signal).data)
         if self.pending is not None:
             data = np.concatenate([self.pending, data], axis=1)
-        size = self.params["samples_per_peak"]
+        size = self.params.samples_per_peak
         whole = data.shape[1] // size * size
         if whole:
             buckets = data[:, :whole].reshape(data.shape[0], -1, size)
@@ -81,24 +91,24 @@ class Waveform(Processor):
 
     def finish(self, done: Done) -> Output:
         p = self.params
-        channels = 1 if p["downmix"] else done.source.channels
+        channels = 1 if p.downmix else done.source.channels
         mins = np.concatenate(self.mins, axis=1) if self.mins else np.zeros((channels, 0))
         maxs = np.concatenate(self.maxs, axis=1) if self.maxs else np.zeros((channels, 0))
         results = []
-        size = p["samples_per_peak"]
+        size = p.samples_per_peak
         for level in range(MAX_LEVELS + 1):
             peaks = np.stack([mins, maxs], axis=-1).transpose(1, 0, 2).astype(np.float32)
-            value = peaks[:, 0, :] if p["downmix"] else peaks
+            value = peaks[:, 0, :] if p.downmix else peaks
             rid = "waveform_analyzer" if level == 0 else f"waveform_analyzer.level{level}"
             meta = (done.source.samplerate, size, size)
             results.append(self.result(rid, done, value=value, frames=meta))
-            if mins.shape[1] <= p["min_peaks"] or level == MAX_LEVELS:
+            if mins.shape[1] <= p.min_peaks or level == MAX_LEVELS:
                 break
             mins, maxs = (
-                _merge(mins, p["factor"], np.minimum),
-                _merge(maxs, p["factor"], np.maximum),
+                _merge(mins, p.factor, np.minimum),
+                _merge(maxs, p.factor, np.maximum),
             )
-            size *= p["factor"]
+            size *= p.factor
         return Output(results=results)
 
 

@@ -11,8 +11,10 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -46,13 +48,52 @@ def _bitrate(low: int, high: int, default: int) -> dict[str, Any]:
     }
 
 
-class Encoder(Processor):
+@dataclass(frozen=True, slots=True)
+class SegmentParams:
+    """What every encoder takes (``_SEGMENT``); subclasses add their codec's settings."""
+
+    start: float
+    stop: float | None
+
+    def codec(self, settings: EncodeSettings) -> EncodeSettings:
+        """``settings`` with this format's options set."""
+        return settings
+
+
+@dataclass(frozen=True, slots=True)
+class BitrateParams(SegmentParams):
+    bitrate: int
+
+    def codec(self, settings: EncodeSettings) -> EncodeSettings:
+        return replace(settings, bitrate=self.bitrate * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class FlacParams(SegmentParams):
+    compression_level: int
+
+    def codec(self, settings: EncodeSettings) -> EncodeSettings:
+        return replace(settings, compression_level=self.compression_level)
+
+
+@dataclass(frozen=True, slots=True)
+class VorbisParams(SegmentParams):
+    quality: float
+
+    def codec(self, settings: EncodeSettings) -> EncodeSettings:
+        return replace(settings, quality=self.quality)
+
+
+S = TypeVar("S", bound=SegmentParams)
+
+
+class Encoder(Processor[S]):
     """Base of the encoder processors; subclasses name a format and their parameters."""
 
     kind = "encoder"
     fmt: ClassVar[str]
 
-    def __init__(self, params: Any = None) -> None:
+    def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._writer: Writer | None = None
@@ -62,14 +103,7 @@ class Encoder(Processor):
         return (_NATIVE,)
 
     def settings(self, ctx: Context) -> EncodeSettings:
-        bitrate = self.params.get("bitrate")
-        return EncodeSettings(
-            samplerate=ctx.samplerate,
-            channels=ctx.channels,
-            bitrate=bitrate * 1000 if bitrate else None,
-            quality=self.params.get("quality"),
-            compression_level=self.params.get("compression_level"),
-        )
+        return self.params.codec(EncodeSettings(samplerate=ctx.samplerate, channels=ctx.channels))
 
     def process(self, ctx: Context) -> None:
         if self._writer is None:
@@ -83,8 +117,8 @@ class Encoder(Processor):
             self._written += block.shape[-1]
 
     def _segment(self, data: np.ndarray, ctx: Context) -> np.ndarray:
-        first = round(self.params["start"] * ctx.samplerate) - ctx.position
-        stop = self.params["stop"]
+        first = round(self.params.start * ctx.samplerate) - ctx.position
+        stop = self.params.stop
         last = data.shape[-1] if stop is None else round(stop * ctx.samplerate) - ctx.position
         return data[:, max(first, 0) : max(min(last, data.shape[-1]), 0)]
 
@@ -94,7 +128,7 @@ class Encoder(Processor):
         self._writer.close()
         try:
             if not self._written:
-                start, stop = self.params["start"], self.params["stop"]
+                start, stop = self.params.start, self.params.stop
                 raise EncodeError(f"empty segment: {start}..{stop} s holds no audio")
             spec = get_format(self.fmt)
             dest = Path(done.workdir) / f"{self.pid}.{spec.extension}"
@@ -106,7 +140,7 @@ class Encoder(Processor):
         return Output(artifacts=[Artifact(dest.name, spec.mime_type, path=dest)])
 
 
-class WavEncoder(Encoder):
+class WavEncoder(Encoder[SegmentParams]):
     pid = "wav_encoder"
     name = "WAV encoder"
     fmt = "wav"
@@ -114,7 +148,7 @@ class WavEncoder(Encoder):
     parameters_schema = schema(_SEGMENT)
 
 
-class FlacEncoder(Encoder):
+class FlacEncoder(Encoder[FlacParams]):
     pid = "flac_encoder"
     name = "FLAC encoder"
     fmt = "flac"
@@ -127,7 +161,7 @@ class FlacEncoder(Encoder):
     )
 
 
-class Mp3Encoder(Encoder):
+class Mp3Encoder(Encoder[BitrateParams]):
     pid = "mp3_encoder"
     name = "MP3 encoder"
     fmt = "mp3"
@@ -135,7 +169,7 @@ class Mp3Encoder(Encoder):
     parameters_schema = schema({**_SEGMENT, **_bitrate(32, 320, 192)})
 
 
-class VorbisEncoder(Encoder):
+class VorbisEncoder(Encoder[VorbisParams]):
     pid = "vorbis_encoder"
     name = "Ogg Vorbis encoder"
     fmt = "ogg"
@@ -148,7 +182,7 @@ class VorbisEncoder(Encoder):
     )
 
 
-class OpusEncoder(Encoder):
+class OpusEncoder(Encoder[BitrateParams]):
     pid = "opus_encoder"
     name = "Opus encoder"
     fmt = "opus"
@@ -156,7 +190,7 @@ class OpusEncoder(Encoder):
     parameters_schema = schema({**_SEGMENT, **_bitrate(6, 510, 128)})
 
 
-class AacEncoder(Encoder):
+class AacEncoder(Encoder[BitrateParams]):
     pid = "aac_encoder"
     name = "AAC encoder"
     fmt = "m4a"
@@ -164,7 +198,7 @@ class AacEncoder(Encoder):
     parameters_schema = schema({**_SEGMENT, **_bitrate(32, 512, 192)})
 
 
-class WebmEncoder(Encoder):
+class WebmEncoder(Encoder[BitrateParams]):
     pid = "webm_encoder"
     name = "WebM encoder"
     fmt = "webm"

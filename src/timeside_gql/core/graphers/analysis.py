@@ -7,12 +7,20 @@ of its results.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
 from PIL import Image
 
 from timeside_gql.core.graphers import colors
-from timeside_gql.core.graphers.base import Grapher, color_schema, palette_schema, size_schema
+from timeside_gql.core.graphers.base import (
+    Grapher,
+    SizeParams,
+    color_schema,
+    palette_schema,
+    size_schema,
+)
 from timeside_gql.core.graphers.render import render
 from timeside_gql.core.params import schema
 from timeside_gql.core.processor import Done
@@ -49,7 +57,26 @@ def pick(results: list[AnalyzerResult], wanted: str | None) -> AnalyzerResult:
     return next((r for r in results if r.time_mode != "global"), results[0])
 
 
-class AnalyzerGrapher(Grapher):
+@dataclass(frozen=True, slots=True)
+class AnalysisParams(SizeParams):
+    analyzer_parameters: Mapping[str, Any]
+    result: str | None
+    background: str
+    color: str
+    palette: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyAnalysisParams(AnalysisParams):
+    """Of the grapher that leaves the analyzer to its parameters."""
+
+    analyzer: str
+
+
+A = TypeVar("A", bound=AnalysisParams)
+
+
+class AnalyzerGrapher(Grapher[A]):
     """Base: subclasses name the analyzer, or leave it to the ``analyzer`` parameter."""
 
     analyzer: ClassVar[str | None] = None
@@ -68,54 +95,60 @@ class AnalyzerGrapher(Grapher):
         )
         super().__init_subclass__(**kwargs)
 
-    def parents(self) -> tuple[tuple[str, dict[str, Any]], ...]:
-        return ((self._analyzer, self.params["analyzer_parameters"]),)
+    def parents(self) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+        return ((self._analyzer, self.params.analyzer_parameters),)
 
     @property
     def _analyzer(self) -> str:
-        return self.analyzer or self.params["analyzer"]
+        if self.analyzer is None:
+            raise NotImplementedError("a grapher without an analyzer reads its parameter")
+        return self.analyzer
 
     def draw(self, done: Done) -> Image.Image:
         p = self.params
-        results = done.results_of(self._analyzer, p["analyzer_parameters"])
+        results = done.results_of(self._analyzer, p.analyzer_parameters)
         return render(
-            pick(results, p["result"]),
-            p["width"],
-            p["height"],
-            background=p["background"],
-            foreground=p["color"],
-            palette=p["palette"],
+            pick(results, p.result),
+            p.width,
+            p.height,
+            background=p.background,
+            foreground=p.color,
+            palette=p.palette,
         )
 
 
-class ResultGrapher(AnalyzerGrapher):
+class ResultGrapher(AnalyzerGrapher[AnyAnalysisParams]):
     pid = "analyzer_grapher"
     name = "Analyzer result"
     description = "Picture of any analyzer's result: line, image, marks, spans or bars."
 
+    @property
+    def _analyzer(self) -> str:
+        return self.params.analyzer
 
-class OnsetDetectionGrapher(AnalyzerGrapher):
+
+class OnsetDetectionGrapher(AnalyzerGrapher[AnalysisParams]):
     pid = "grapher_onset_detection_function"
     name = "Onset detection"
     description = "The onset detection function over time."
     analyzer = "onset_detection_function"
 
 
-class LoudnessGrapher(AnalyzerGrapher):
+class LoudnessGrapher(AnalyzerGrapher[AnalysisParams]):
     pid = "grapher_loudness_itu"
     name = "Loudness ITU"
     description = "Loudness (ITU-R BS.1770) over time."
     analyzer = "loudness_itu"
 
 
-class WaveformAnalyzerGrapher(AnalyzerGrapher):
+class WaveformAnalyzerGrapher(AnalyzerGrapher[AnalysisParams]):
     pid = "grapher_waveform"
     name = "Waveform from Analyzer"
     description = "The waveform analyzer's peaks."
     analyzer = "waveform_analyzer"
 
 
-class SpectrogramAnalyzerGrapher(AnalyzerGrapher):
+class SpectrogramAnalyzerGrapher(AnalyzerGrapher[AnalysisParams]):
     pid = "spectrogram"
     name = "Linear Spectrogram"
     description = "The spectrogram analyzer's result as an image."

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from PIL import Image
 
@@ -41,13 +42,24 @@ def palette_schema(default: tuple[str, ...], description: str) -> dict[str, Any]
     }
 
 
+@dataclass(frozen=True, slots=True)
+class SizeParams:
+    """What :func:`size_schema` declares."""
+
+    width: int
+    height: int
+
+
+G = TypeVar("G", bound=SizeParams)
+
+
 def png_bytes(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
-class Grapher(Processor):
+class Grapher(Processor[G]):
     """A processor whose product is one PNG image, ``<pid>.png``."""
 
     kind = "grapher"

@@ -11,6 +11,7 @@ Levels are dBFS, ``range_db`` below full scale mapping to the first palette colo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,7 +20,7 @@ from PIL import Image
 from timeside_gql.core.analyzers.common import FFT, HOP_LENGTH, RATE
 from timeside_gql.core.context import Context, Spectrum
 from timeside_gql.core.graphers import colors
-from timeside_gql.core.graphers.base import Grapher, palette_schema, size_schema
+from timeside_gql.core.graphers.base import Grapher, SizeParams, palette_schema, size_schema
 from timeside_gql.core.graphers.columns import ColumnSpectrum, SpectrumColumns
 from timeside_gql.core.params import schema
 from timeside_gql.core.processor import Done
@@ -51,7 +52,18 @@ def rows_from_bins(columns: np.ndarray, bin_hz: float, edges_hz: np.ndarray) -> 
     return rows.T
 
 
-class SpectrogramGrapher(Grapher):
+@dataclass(frozen=True, slots=True)
+class SpectrogramImageParams(SizeParams):
+    rate: int
+    n_fft: int
+    hop_length: int
+    min_freq: float
+    max_freq: float | None
+    range_db: float
+    palette: tuple[str, ...]
+
+
+class SpectrogramGrapher(Grapher[SpectrogramImageParams]):
     log_frequency: ClassVar[bool]
     default_min_freq: ClassVar[float]
 
@@ -87,8 +99,8 @@ class SpectrogramGrapher(Grapher):
 
     def process(self, ctx: Context) -> None:
         p = self.params
-        spectrum = Spectrum(p["rate"], p["n_fft"], p["hop_length"])
-        self._spectrum = ctx.get(ColumnSpectrum(self.params["width"], spectrum))
+        spectrum = Spectrum(p.rate, p.n_fft, p.hop_length)
+        self._spectrum = ctx.get(ColumnSpectrum(self.params.width, spectrum))
 
     def levels(self) -> np.ndarray:
         """(height, width) levels in [0, 1]: 0 at ``-range_db`` dBFS or below, 1 at 0 dBFS."""
@@ -96,17 +108,17 @@ class SpectrogramGrapher(Grapher):
             raise ValueError("no audio was decoded")
         p = self.params
         nyquist = self._spectrum.rate / 2
-        fmax = min(p["max_freq"] or nyquist, nyquist)
-        if not fmax > p["min_freq"]:
-            raise ValueError(f"max_freq {fmax} Hz must be above min_freq {p['min_freq']} Hz")
-        edges = row_frequencies(p["height"], p["min_freq"], fmax, log=self.log_frequency)
+        fmax = min(p.max_freq or nyquist, nyquist)
+        if not fmax > p.min_freq:
+            raise ValueError(f"max_freq {fmax} Hz must be above min_freq {p.min_freq} Hz")
+        edges = row_frequencies(p.height, p.min_freq, fmax, log=self.log_frequency)
         bin_hz = self._spectrum.rate / self._spectrum.n_fft
         rows = rows_from_bins(self._spectrum.magnitude(), bin_hz, edges)
         db = 20 * np.log10(np.maximum(rows, 1e-12))
-        return np.clip(1 + db / p["range_db"], 0.0, 1.0)
+        return np.clip(1 + db / p.range_db, 0.0, 1.0)
 
     def draw(self, done: Done) -> Image.Image:
-        table = colors.palette(self.params["palette"])
+        table = colors.palette(self.params.palette)
         return Image.fromarray(colors.apply(table, self.levels()), "RGBA")
 
 

@@ -8,7 +8,8 @@ pixel from the top and bottom edges.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -16,7 +17,13 @@ from PIL import Image
 from timeside_gql.core.analyzers.common import ANALYSIS_RATE, HOP, N_FFT
 from timeside_gql.core.context import Context, Spectrum
 from timeside_gql.core.graphers import colors, draw
-from timeside_gql.core.graphers.base import Grapher, color_schema, palette_schema, size_schema
+from timeside_gql.core.graphers.base import (
+    Grapher,
+    SizeParams,
+    color_schema,
+    palette_schema,
+    size_schema,
+)
 from timeside_gql.core.graphers.columns import ColumnPeaks, ColumnSpectrum, Peaks, SpectrumColumns
 from timeside_gql.core.params import schema
 from timeside_gql.core.processor import Done
@@ -31,7 +38,30 @@ def amplitude_rows(amplitude: np.ndarray, height: int) -> np.ndarray:
     return centre - np.asarray(amplitude) * max(centre - 1, 0)
 
 
-class WaveformGrapher(Grapher):
+@dataclass(frozen=True, slots=True)
+class WaveformImageParams(SizeParams):
+    background: str
+
+
+@dataclass(frozen=True, slots=True)
+class TraceParams(WaveformImageParams):
+    color: str
+
+
+@dataclass(frozen=True, slots=True)
+class CentroidParams(WaveformImageParams):
+    palette: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ContourParams(WaveformImageParams):
+    colors: tuple[str, ...]
+
+
+W = TypeVar("W", bound=WaveformImageParams)
+
+
+class WaveformGrapher(Grapher[W]):
     """Base: collects :class:`ColumnPeaks` while blocks pass, draws them in ``draw``."""
 
     def __init__(self, params: Mapping[str, Any] | None = None) -> None:
@@ -39,7 +69,7 @@ class WaveformGrapher(Grapher):
         self._peaks: Peaks | None = None
 
     def process(self, ctx: Context) -> None:
-        self._peaks = ctx.get(ColumnPeaks(self.params["width"]))
+        self._peaks = ctx.get(ColumnPeaks(self.params.width))
 
     def peaks(self) -> tuple[np.ndarray, np.ndarray]:
         """(low, high) amplitude of each column."""
@@ -50,15 +80,15 @@ class WaveformGrapher(Grapher):
     def envelope(self) -> tuple[np.ndarray, np.ndarray]:
         """(top, bottom) rows of each column, joined to their neighbours."""
         low, high = self.peaks()
-        height = self.params["height"]
+        height = self.params.height
         return draw.connect(amplitude_rows(high, height), amplitude_rows(low, height))
 
     def canvas(self) -> np.ndarray:
         p = self.params
-        return draw.blank(p["width"], p["height"], colors.parse(p["background"]))
+        return draw.blank(p.width, p.height, colors.parse(p.background))
 
 
-class WaveformSimple(WaveformGrapher):
+class WaveformSimple(WaveformGrapher[TraceParams]):
     pid = "waveform_simple"
     name = "Waveform simple"
     description = "Min/max peak waveform of the mono signal."
@@ -72,12 +102,12 @@ class WaveformSimple(WaveformGrapher):
 
     def draw(self, done: Done) -> Image.Image:
         canvas = self.canvas()
-        mask = draw.span_mask(*self.envelope(), self.params["height"])
-        draw.paint(canvas, mask, colors.parse(self.params["color"]))
+        mask = draw.span_mask(*self.envelope(), self.params.height)
+        draw.paint(canvas, mask, colors.parse(self.params.color))
         return Image.fromarray(canvas, "RGBA")
 
 
-class WaveformTransparent(WaveformGrapher):
+class WaveformTransparent(WaveformGrapher[TraceParams]):
     pid = "waveform_transparent"
     name = "Waveform transparent"
     description = "A mask for overlays: colour outside the waveform, transparent inside."
@@ -91,12 +121,12 @@ class WaveformTransparent(WaveformGrapher):
 
     def draw(self, done: Done) -> Image.Image:
         canvas = self.canvas()
-        inside = draw.span_mask(*self.envelope(), self.params["height"])
-        draw.paint(canvas, ~inside, colors.parse(self.params["color"]))
+        inside = draw.span_mask(*self.envelope(), self.params.height)
+        draw.paint(canvas, ~inside, colors.parse(self.params.color))
         return Image.fromarray(canvas, "RGBA")
 
 
-class WaveformCentroid(WaveformGrapher):
+class WaveformCentroid(WaveformGrapher[CentroidParams]):
     """Peaks coloured by the spectral centroid of each column (log scale, 200 Hz..11025 Hz)."""
 
     pid = "waveform_centroid"
@@ -119,15 +149,15 @@ class WaveformCentroid(WaveformGrapher):
     def process(self, ctx: Context) -> None:
         super().process(ctx)
         spectrum = Spectrum(ANALYSIS_RATE, N_FFT, HOP)  # the spectral analyzers' STFT
-        self._spectrum = ctx.get(ColumnSpectrum(self.params["width"], spectrum))
+        self._spectrum = ctx.get(ColumnSpectrum(self.params.width, spectrum))
 
     def draw(self, done: Done) -> Image.Image:
         if self._spectrum is None:
             raise ValueError("no audio was decoded")
         canvas = self.canvas()
-        table = colors.palette(self.params["palette"])
+        table = colors.palette(self.params.palette)
         column_colors = colors.apply(table, centroid_position(self._spectrum))
-        mask = draw.span_mask(*self.envelope(), self.params["height"])
+        mask = draw.span_mask(*self.envelope(), self.params.height)
         draw.paint(canvas, mask, column_colors)
         return Image.fromarray(canvas, "RGBA")
 
@@ -163,7 +193,7 @@ def _rescale(values: np.ndarray) -> np.ndarray:
     return (values - values.min()) / span if span > 0 else np.zeros_like(values)
 
 
-class WaveformContour(WaveformGrapher):
+class WaveformContour(WaveformGrapher[ContourParams]):
     """TimeSide's contour: a smoothed, mirrored amplitude envelope in nested shades."""
 
     contour_colors: ClassVar[tuple[str, ...]]
@@ -186,15 +216,15 @@ class WaveformContour(WaveformGrapher):
         peak = np.nan_to_num(np.fmax(np.abs(low), np.abs(high)))
         contour = _rescale(np.expm1(_rescale(_smooth(peak, CONTOUR_SMOOTHING))))
         contour *= 1 - 1e-6
-        levels = len(self.params["colors"])
+        levels = len(self.params.colors)
         shrink = np.cumprod(np.arccos(np.arange(levels) / levels) * 2 / np.pi)
         return [contour * s for s in shrink]
 
     def draw(self, done: Done) -> Image.Image:
         canvas = self.canvas()
-        height = self.params["height"]
+        height = self.params.height
         centre = (height - 1) / 2
-        for shade, contour in zip(self.params["colors"], self.contours(), strict=True):
+        for shade, contour in zip(self.params.colors, self.contours(), strict=True):
             half = contour * max(centre - 1, 0)
             mask = draw.span_mask(centre - half, centre + half, height)
             draw.paint(canvas, mask, colors.parse(shade))
