@@ -17,20 +17,18 @@ equal the real one, so both put the same bytes on the wire.
 from __future__ import annotations
 
 import argparse
-import enum
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bare
 import httpx
-import strawberry
 from bench_core import machine
 from bench_load import (
     Stack,
@@ -44,7 +42,6 @@ from bench_load import (
     wrap,
 )
 from strawberry.asgi import GraphQL
-from strawberry.scalars import JSON
 
 WARM_UP = 3
 
@@ -53,92 +50,9 @@ WARM_UP = 3
 # The floor: the same shape from memory
 
 
-@strawberry.enum
-class ResultStatus(enum.Enum):
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    DONE = "DONE"
-    FAILED = "FAILED"
-
-
-@strawberry.type
-class Processor:
-    id: uuid.UUID
-    pid: str
-    version: str
-
-
-@strawberry.type
-class Preset:
-    id: uuid.UUID
-    parameters: JSON
-    processor: Processor
-
-
-@strawberry.type
-class Result:
-    id: uuid.UUID
-    status: ResultStatus
-    run_time: float | None
-    preset: Preset
-
-
-@strawberry.type
-class Item:
-    id: uuid.UUID
-    title: str
-    audio_duration: float | None
-    results: list[Result]
-
-
-@strawberry.type
-class ItemEdge:
-    node: Item
-
-
-@strawberry.type
-class ItemConnection:
-    edges: list[ItemEdge]
-
-
-def result(row: dict[str, Any]) -> Result:
-    preset, processor = row["preset"], row["preset"]["processor"]
-    return Result(
-        id=uuid.UUID(row["id"]),
-        status=ResultStatus(row["status"]),
-        run_time=row["runTime"],
-        preset=Preset(
-            id=uuid.UUID(preset["id"]),
-            parameters=preset["parameters"],
-            processor=Processor(
-                id=uuid.UUID(processor["id"]), pid=processor["pid"], version=processor["version"]
-            ),
-        ),
-    )
-
-
-def bare_app(data: dict[str, Any]) -> GraphQL:
-    """A Strawberry ASGI app answering ``items(first:)`` with ``data``'s items, no database,
-    no authentication, no extensions: what the engine alone costs for this shape."""
-    edges = [
-        ItemEdge(
-            node=Item(
-                id=uuid.UUID(node["id"]),
-                title=node["title"],
-                audio_duration=node["audioDuration"],
-                results=[result(row) for row in node["results"]],
-            )
-        )
-        for node in (edge["node"] for edge in data["items"]["edges"])
-    ]
-
-    @strawberry.type
-    class Query:
-        @strawberry.field
-        def items(self, first: int | None = None) -> ItemConnection:
-            return ItemConnection(edges=edges[:first])
-
-    return GraphQL(strawberry.Schema(query=Query))
+def bare_app(data: dict[str, Any]) -> GraphQL[Any, Any]:
+    """The bare schema (bench/bare.py) answering what the real server returned."""
+    return bare.bare_app(bare.items_of(data))
 
 
 def serve_bare(data_file: Path, port: int) -> None:

@@ -31,12 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import bare
 import sqlalchemy as sa
-import strawberry
 from bench_core import machine
 from sqlmodel import Session
-from strawberry.asgi import GraphQL
-from strawberry.scalars import JSON
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -62,69 +60,19 @@ App = Callable[..., Awaitable[None]]
 # The floor: the same shape from memory
 
 
-@strawberry.type
-class BareProcessor:
-    id: uuid.UUID
-    pid: str
-    version: str
-
-
-@strawberry.type
-class BarePreset:
-    id: uuid.UUID
-    parameters: JSON
-    processor: BareProcessor
-
-
-@strawberry.type
-class BareResult:
-    id: uuid.UUID
-    status: str
-    run_time: float | None
-    preset: BarePreset
-
-
-@strawberry.type
-class BareItem:
-    id: uuid.UUID
-    title: str
-    audio_duration: float | None
-    results: list[BareResult]
-
-
-@strawberry.type
-class BareEdge:
-    node: BareItem
-
-
-@strawberry.type
-class BareConnection:
-    edges: list[BareEdge]
-
-
-def bare_app(items: list[BareItem]) -> GraphQL[Any, Any]:
-    @strawberry.type
-    class Query:
-        @strawberry.field
-        def items(self, first: int) -> BareConnection:
-            return BareConnection(edges=[BareEdge(node=item) for item in items[:first]])
-
-    return GraphQL(strawberry.Schema(query=Query), graphql_ide=None)
-
-
-def bare_items(count: int, results: int) -> list[BareItem]:
-    processor = BareProcessor(id=uuid.uuid4(), pid="level", version="1.0")
+def bare_items(count: int, results: int) -> list[bare.Item]:
+    processor = bare.Processor(id=uuid.uuid4(), pid="level", version="1.0")
     return [
-        BareItem(
+        bare.Item(
             id=uuid.uuid4(),
             title=f"item {i}",
             audio_duration=60.0,
             results=[
-                BareResult(
+                bare.Result(
                     id=uuid.uuid4(),
-                    status="DONE",
+                    status=bare.ResultStatus.DONE,
                     run_time=0.5,
-                    preset=BarePreset(id=uuid.uuid4(), parameters={"n": j}, processor=processor),
+                    preset=bare.Preset(id=uuid.uuid4(), parameters={"n": j}, processor=processor),
                 )
                 for j in range(results)
             ],
@@ -274,7 +222,7 @@ async def main() -> None:
 
 
 async def compare(app: App, sizes: list[int], args: argparse.Namespace) -> None:
-    floor = bare_app(bare_items(max(sizes), args.results))
+    floor = bare.bare_app(bare_items(max(sizes), args.results))
     print(f"Machine: {machine()}; backend {args.backend}; {args.results} results per item")
     print(
         "| items | app p50 ms | app CPU ms | floor p50 ms | floor CPU ms | ratio p50 | ratio CPU |"
