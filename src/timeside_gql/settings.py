@@ -24,6 +24,17 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default sqlite:///<data_dir>/timeside.db."
     )
+    db_pool_size: int = Field(
+        5, gt=0, description="Database connections each process keeps open (SQLAlchemy pool)."
+    )
+    db_max_overflow: int = Field(
+        10, ge=0, description="Connections a process may open past the pool under load."
+    )
+    db_pool_timeout_s: float = Field(
+        10,
+        gt=0,
+        description="Seconds a request waits for a free connection before it is answered busy.",
+    )
     redis_url: str | None = Field(
         None, description="Redis URL for the broker and events; unset runs jobs in-process."
     )
@@ -49,6 +60,24 @@ class Settings(BaseSettings):
     max_page_size: int = Field(100, description="Largest `first` of a connection.")
     max_query_depth: int = Field(12, description="Deepest nesting a query may have.")
     max_aliases: int = Field(30, description="Most aliases one query may use.")
+    max_query_tokens: int = Field(
+        5000,
+        gt=0,
+        description="Most tokens (names, punctuation) a GraphQL document may have; longer "
+        "ones are refused while parsing, before validation.",
+    )
+    request_timeout_s: float = Field(
+        30,
+        gt=0,
+        description="Seconds a /graphql operation (JSON) may take before it is cut and "
+        "answered 503 TIMEOUT.",
+    )
+    transcode_wait_s: float = Field(
+        20,
+        gt=0,
+        description="Seconds a request for an uncached whole-file transcode waits for it; past "
+        "that it is answered 503 with Retry-After while the encode goes on.",
+    )
     max_nesting: int = Field(
         64,
         gt=0,
@@ -111,6 +140,18 @@ class Settings(BaseSettings):
     allow_private_urls: bool = Field(
         False,
         description="Fetch URLs on private, loopback and link-local addresses (SSRF guard off).",
+    )
+    webhook_timeout_s: float = Field(
+        10, gt=0, description="Seconds one webhook POST may take before it counts as failed."
+    )
+    webhook_max_attempts: int = Field(
+        10, gt=0, description="Attempts at a webhook delivery before it is recorded failed."
+    )
+    webhook_min_backoff_ms: int = Field(
+        30_000, gt=0, description="Wait before the first retry of a delivery; doubles each time."
+    )
+    webhook_max_backoff_ms: int = Field(
+        3_600_000, gt=0, description="Longest wait between two attempts at a delivery."
     )
     deezer_api_url: str = Field(
         "https://api.deezer.com", description="Base URL of the Deezer public API."

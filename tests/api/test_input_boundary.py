@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.websockets import WebSocketDisconnect
 
-from tests.api.conftest import Api
+from tests.api.conftest import Api, make_settings, serve
 from tests.db import factories as f
 from timeside_gql.api.limits import JSONRefused, loads, nesting, spread_depth
 from timeside_gql.core.registry import all_processors
@@ -87,13 +88,18 @@ def test_a_deep_websocket_message_closes_with_a_code(api: Api) -> None:
     assert closed.value.code == 4400  # a protocol refusal, not 1006 (a dropped socket)
 
 
-def test_deep_documents_and_fragment_chains_are_refused(api: Api) -> None:
+def test_deep_documents_and_fragment_chains_are_refused(
+    api: Api, engine: Engine, tmp_path: Path
+) -> None:
+    # 16,000 tokens: past the default token budget (api/documents.py), which refuses first;
+    # with a larger budget, the fragment chain is what refuses it.
+    roomy = Api(serve(make_settings(tmp_path, max_query_tokens=20_000), engine), api.tokens, {})
     chain = "".join(f"fragment F{i} on Query {{ ...F{i + 1} }}\n" for i in range(2000))
     for document, message in (
         ("{" + "me {" * 3000 + "id" + "}" * 3001, "document is nested deeper than 64"),
         ("query { ...F0 }\n" + chain + "fragment F2000 on Query { me { id } }", "fragments"),
     ):
-        (error,) = api.raw(document, as_="alice")["errors"]
+        (error,) = roomy.raw(document, as_="alice")["errors"]
         assert message in error["message"] and error["extensions"]["code"] == "BAD_USER_INPUT"
 
 

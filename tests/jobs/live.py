@@ -76,10 +76,11 @@ class Deployment:
         self.processes.append(process)
         return process, log
 
-    def serve(self) -> str:
-        """Start the server; returns its base URL once it answers."""
+    def serve(self, *, workers: int = 1) -> str:
+        """Start the server (``workers`` processes); returns its base URL once it answers."""
         self.port = free_port()
-        process, _ = self._spawn("serve", "serve", "--port", str(self.port))
+        args = ("serve", "--port", str(self.port), "--workers", str(workers))
+        process, _ = self._spawn("serve", *args)
         url = f"http://127.0.0.1:{self.port}"
 
         def answers() -> bool:

@@ -11,6 +11,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from timeside_gql.api.types.media_urls import base_url
 from timeside_gql.core import serialize
 from timeside_gql.core.decode import load, open_blocks
 from timeside_gql.core.encoders import FORMATS, EncodeSettings, encode_chunks
+from timeside_gql.db.engine import create_engine
 from timeside_gql.db.models import Result, ResultStatus, User
 from timeside_gql.db.presets import default_preset
 from timeside_gql.db.visibility import Viewer
@@ -307,6 +309,48 @@ def test_concurrent_requests_encode_once(client, engine, world, monkeypatch):
         bodies = [r.content for r in pool.map(client.get, [url] * 4)]
     assert len(runs) == 1 and runs[0][0][0] == "opus_encoder"
     assert len(set(bodies)) == 1 and len(bodies[0]) > 1000
+    assert result_count(engine) == 1
+
+
+def test_twenty_requests_for_one_transcode_leave_the_api_answering(api, engine, settings, world):
+    """Waiting requests hold no pooled connection: they blocked in the result lock holding one
+    each (pg_advisory_lock), and 20 exhausted the pool for 30 s. Here the pool has 2."""
+    url = engine.url.render_as_string(hide_password=False)
+    small = create_engine(url, pool_size=2, max_overflow=0, pool_timeout=20)
+    served = Api(TestClient(create_app(settings, engine=small)), api.tokens, api.ids)
+    query = "{ items(first: 5) { edges { node { title } } } }"
+
+    def timed_query() -> float:
+        started = time.perf_counter()
+        assert len(served(query, as_="alice")["items"]["edges"]) == 2
+        return time.perf_counter() - started
+
+    try:
+        with ThreadPoolExecutor(30) as pool:
+            get = partial(served.client.get, f"/media/items/{world.public.id}/audio.flac")
+            transcodes = [pool.submit(get) for _ in range(20)]
+            queries = [pool.submit(timed_query) for _ in range(10)]
+            responses = [future.result() for future in transcodes]
+            durations = [future.result() for future in queries]
+    finally:
+        small.dispose()
+    assert [r.status_code for r in responses] == [200] * 20
+    assert len({r.content for r in responses}) == 1
+    assert result_count(engine) == 1
+    assert max(durations) < 10, durations
+
+
+def test_a_transcode_longer_than_the_wait_answers_503_then_the_file(engine, settings, world):
+    impatient = settings.model_copy(update={"transcode_wait_s": 0.001})
+    client = TestClient(create_app(impatient, engine=engine))
+    url = f"/media/items/{world.public.id}/audio.ogg"
+    first = client.get(url)
+    assert first.status_code == 503, first.text
+    assert first.headers["Retry-After"] == "5"
+    deadline = time.monotonic() + 60
+    while (retry := client.get(url)).status_code == 503 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert retry.status_code == 200 and retry.headers["content-type"] == "audio/ogg"
     assert result_count(engine) == 1
 
 

@@ -78,11 +78,12 @@ def test_every_table_is_dumped_or_excluded(archive: Path, with_users: Path) -> N
     everything = set(SQLModel.metadata.tables)
     with ArchiveReader(archive) as reader:
         manifest = reader.manifest
-    assert set(manifest.excluded_tables) == {"users", "api_tokens", "outbox"}
-    assert set(manifest.tables) == everything - {"users", "api_tokens", "outbox"}
+    instance = {"outbox", "webhooks", "webhook_deliveries"}
+    assert set(manifest.excluded_tables) == {"users", "api_tokens", *instance}
+    assert set(manifest.tables) == everything - {"users", "api_tokens", *instance}
     with ArchiveReader(with_users) as reader:
-        assert set(reader.manifest.tables) == everything - {"outbox"}
-        assert set(reader.manifest.excluded_tables) == {"outbox"}
+        assert set(reader.manifest.tables) == everything - instance
+        assert set(reader.manifest.excluded_tables) == instance
 
 
 def test_manifest_describes_the_archive(source: Instance, archive: Path) -> None:

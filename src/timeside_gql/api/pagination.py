@@ -15,12 +15,13 @@ from uuid import UUID
 
 import sqlalchemy as sa
 import strawberry
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from timeside_gql.api.errors import ClientError
 from timeside_gql.api.loaders import newest_first
-from timeside_gql.api.scope import current_scope
+from timeside_gql.api.scope import OperationScope, current_scope
 from timeside_gql.db import models as m
+from timeside_gql.db.snapshots import columns, snapshots
 
 Node = TypeVar("Node")
 Row = TypeVar("Row", bound=m.Entity)
@@ -51,6 +52,13 @@ class Connection(Generic[Node]):
     @strawberry.field(description="The nodes of `edges`, for clients that need no cursor.")
     def nodes(self) -> list[Node]:
         return [edge.node for edge in self.edges]
+
+
+def _page(session: Session, stmt: Any, model: type[Row], scope: OperationScope) -> list[Row]:
+    """The rows of a page, recorded in the loaders (they answer lookups by id)."""
+    rows = snapshots(session, stmt, model)
+    scope.loaders.loaded(session, rows)
+    return rows
 
 
 def encode_cursor(row: Any) -> str:
@@ -88,7 +96,7 @@ async def paginate(
     """One page of the visible ``model`` rows matching ``where`` (visibility included by caller)."""
     scope = current_scope()
     limit = page_size(first, scope.settings.max_page_size)
-    stmt = select(model).where(*where)
+    stmt = sa.select(*columns(model)).where(*where)
     if after is not None:
         created, ident = decode_cursor(after)
         stmt = stmt.where(
@@ -98,7 +106,7 @@ async def paginate(
             )
         )
     stmt = stmt.order_by(*newest_first(model)).limit(limit + 1)
-    rows = await scope.read(lambda session: list(session.exec(stmt)))
+    rows = await scope.read(_page, stmt, model, scope)
     edges = [Edge(cursor=encode_cursor(row), node=convert(row)) for row in rows[:limit]]
 
     async def count() -> int:

@@ -26,6 +26,7 @@ from timeside_gql.api.types.experiences import Experience
 from timeside_gql.api.types.items import Item, Selection
 from timeside_gql.api.types.tasks import Result, Task
 from timeside_gql.api.types.users import ApiToken, User
+from timeside_gql.api.types.webhooks import Webhook
 from timeside_gql.db import models as m
 from timeside_gql.db.visibility import visible
 
@@ -134,6 +135,16 @@ class Query:
     )
     async def users(self, first: int | None = None, after: str | None = None) -> Connection[User]:
         return await paginate(m.User, [], convert=as_type, first=first, after=after)
+
+    @strawberry.field(description="The caller's webhooks (every one, for administrators).")
+    async def webhooks(
+        self, first: int | None = None, after: str | None = None
+    ) -> Connection[Webhook]:
+        return await _list(m.Webhook, [], first, after)
+
+    @strawberry.field(description="One of the caller's webhooks; null when absent or another's.")
+    async def webhook(self, id: UUID) -> Webhook | None:
+        return await _lookup(m.Webhook, id)
 
     # Lookups by id: null when absent or not visible.
 

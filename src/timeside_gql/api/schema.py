@@ -12,7 +12,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from timeside_gql.api.corpus import CorpusQueries
+from timeside_gql.api.documents import CachedDocuments
 from timeside_gql.api.errors import ERROR_TYPES
 from timeside_gql.api.limits import FINITE_JSON, InputLimits
 from timeside_gql.api.masking import ErrorCodes, is_internal, log_incident
@@ -84,11 +85,17 @@ def _schema(extensions: list[Any]) -> Schema:
 
 
 def build_schema(settings: Settings) -> Schema:
+    # Made once, so that validations are cached (api/documents.py).
+    rules = (
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    )
     extensions: list[Any] = [
         lambda: InputLimits(settings=settings),  # api/limits.py: first, before any rule
         DatabaseExtension,
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(list(rules)),
+        # Last of those that parse or validate: it keeps a refusal made before it.
+        lambda: CachedDocuments(max_tokens=settings.max_query_tokens),
     ]
     extensions.append(lambda: ErrorCodes(mask=not settings.debug))  # api/masking.py
     extensions.append(OutageErrors)  # after ErrorCodes: see api/outages.py

@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import sqlalchemy as sa
 from anyio import to_thread
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -89,7 +90,12 @@ class OperationScope:
     async def _transaction(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         work = partial(_transaction, fn, self.session, args, kwargs)
         async with self._lock:
-            return await to_thread.run_sync(work)
+            try:
+                return await to_thread.run_sync(work)
+            except sa.exc.TimeoutError as exc:  # no pooled connection came free in time
+                raise ClientError(
+                    "the server is busy: retry in a few seconds", code="BUSY"
+                ) from exc
 
     def close(self) -> None:
         if self._session is not None:
@@ -124,3 +130,5 @@ class DatabaseExtension(SchemaExtension):
         finally:
             _current.reset(token)
             scope.close()
+            # Read by the HTTP view: an answer of many points is encoded off the event loop.
+            context.request.state.points = scope.points

@@ -10,6 +10,7 @@ from typing import Any
 ACTORS_MODULE = "timeside_gql.jobs.worker_process"
 PROCESSES = "worker processes (default: one per CPU)"
 THREADS = "threads per process (default 1: analysis is CPU-bound)"
+QUEUES = "consume only these queues (tasks, jobs, webhooks; default all)"
 
 
 def register(subparsers: Any) -> None:
@@ -18,9 +19,7 @@ def register(subparsers: Any) -> None:
     )
     worker.add_argument("--processes", "-p", type=int, default=os.cpu_count() or 1, help=PROCESSES)
     worker.add_argument("--threads", "-t", type=int, default=1, help=THREADS)
-    worker.add_argument(
-        "--queues", "-Q", nargs="*", help="consume only these queues (tasks, jobs; default both)"
-    )
+    worker.add_argument("--queues", "-Q", nargs="*", help=QUEUES)
     worker.set_defaults(func=run_worker)
 
 

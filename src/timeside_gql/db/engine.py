@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
+from timeside_gql.settings import Settings
+
 
 def normalize_url(url: str) -> sa.URL:
     """Plain ``postgresql://`` (or ``postgres://``) URLs mean psycopg 3, not psycopg2."""
@@ -20,19 +22,37 @@ def normalize_url(url: str) -> sa.URL:
     return parsed
 
 
-def create_engine(url: str, *, echo: bool = False) -> Engine:
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    pool_timeout: float = 30.0,
+) -> Engine:
     """An engine with the per-connection settings each backend needs to enforce our rules."""
     parsed = normalize_url(url)
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, echo=echo, pool_pre_ping=True)
+        return sa.create_engine(parsed, echo=echo, pool_pre_ping=True, **pool)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
-        parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+        parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, **pool
     )
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def settings_engine(settings: Settings) -> Engine:
+    """The engine of a deployment's processes, its pool sized by the settings."""
+    return create_engine(
+        settings.db_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_s,
+    )
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -1,5 +1,5 @@
 """The data graph: users and tokens, items and selections, processors, presets and experiences,
-tasks, jobs and results, annotations and tags, the analysis catalogue.
+tasks, jobs and results, annotations and tags, the analysis catalogue, webhooks.
 
 Delete rules live in the foreign keys (``ondelete``), so they hold for raw SQL too; see
 docs/data-model.md. Derived data (results, jobs, annotation and analysis tracks) cascades with
@@ -66,6 +66,22 @@ class ResultStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+
+
+class WebhookEvent(enum.StrEnum):
+    """What a webhook can be told: the end of a task, of an item's ingest, of a result."""
+
+    TASK_DONE = "task.done"
+    TASK_FAILED = "task.failed"
+    ITEM_INGESTED = "item.ingested"
+    ITEM_FAILED = "item.failed"
+    RESULT_DONE = "result.done"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for its first attempt or a retry
+    DELIVERED = "delivered"
+    FAILED = "failed"  # every attempt failed, or the webhook is gone or disabled
 
 
 class RenderType(enum.StrEnum):
@@ -528,3 +544,48 @@ class OutboxMessage(SQLModel, table=True):
     broker_ref: str | None = Field(default=None, max_length=64)
     attempts: int = 0
     error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Webhooks
+
+
+class Webhook(Entity, table=True):
+    """An endpoint of a user, told by signed POSTs when their tasks, items and results end.
+
+    The secret signs the deliveries, so it is stored as given (unlike token hashes).
+    """
+
+    __tablename__: ClassVar[str] = "webhooks"
+
+    user_id: uuid.UUID = _fk("users.id", "CASCADE")
+    url: str = Field(max_length=2048)
+    events: list[str] = Field(default_factory=list, sa_type=JSONType, nullable=False)  # values
+    secret: str = Field(max_length=256)
+    is_active: bool = Field(default=True)
+
+
+class WebhookDelivery(Entity, table=True):
+    """One event sent (or to be sent) to one webhook, with the outcome of its last attempt."""
+
+    __tablename__: ClassVar[str] = "webhook_deliveries"
+    __table_args__ = (
+        # A state change published twice (a redelivered message) is delivered once.
+        sa.UniqueConstraint("webhook_id", "event_key"),
+        sa.CheckConstraint("attempts >= 0", name="attempts_positive"),
+    )
+
+    webhook_id: uuid.UUID = _fk("webhooks.id", "CASCADE", index=False)
+    event: str = Field(max_length=64)
+    event_key: str | None = Field(default=None, max_length=128)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType, nullable=False)
+    status: DeliveryStatus = Field(
+        default=DeliveryStatus.PENDING,
+        sa_type=enum_type(DeliveryStatus, "delivery_status"),
+        index=True,
+    )
+    attempts: int = 0
+    response_status: int | None = None
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    next_attempt_at: datetime | None = _when()
+    delivered_at: datetime | None = _when()

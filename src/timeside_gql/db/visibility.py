@@ -6,8 +6,9 @@ tracks) are visible when public, to their author and to admins. Derived objects 
 they hang off: a result or an annotation track is visible with its item, an annotation with its
 track, a job with its task, an analysis track with its item and its analysis. A tag is visible
 through what carries it: a visible item or a visible annotation (its name may say what a private
-item is); one that nothing carries is seen by admins only. Providers, processors and presets are
-catalogue data, visible to all readers.
+item is); one that nothing carries is seen by admins only. Webhooks are private: visible to their
+user and to admins, their deliveries with them. Providers, processors and presets are catalogue
+data, visible to all readers.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def _shareable(model: type[m.Shareable], viewer: Viewer) -> ColumnElement[bool]:
     return sa.or_(public, col(model.author_id) == viewer.user_id)
 
 
+def _own_webhook(viewer: Viewer) -> ColumnElement[bool]:
+    if viewer.is_anonymous:
+        return sa.false()
+    return col(m.Webhook.user_id) == viewer.user_id
+
+
 def _visible_ids(model: type[Any], viewer: Viewer) -> sa.Select[Any]:
     return sa.select(model.id).where(visible(model, viewer))
 
@@ -86,6 +93,8 @@ _RULES: dict[type[Any], Callable[[Viewer], ColumnElement[bool]]] = {
             )
         ),
     ),
+    m.Webhook: _own_webhook,
+    m.WebhookDelivery: lambda v: col(m.WebhookDelivery.webhook_id).in_(_visible_ids(m.Webhook, v)),
 }
 
 

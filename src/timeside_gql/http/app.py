@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
+from typing import Any, cast
 
+import anyio
+from anyio import to_thread
 from cross_web import HTTPException
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
@@ -20,13 +22,15 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from timeside_gql.api import limits
 from timeside_gql.api.context import Context
 from timeside_gql.api.schema import build_schema
-from timeside_gql.db.engine import create_engine, session_scope
+from timeside_gql.db.engine import session_scope, settings_engine
 from timeside_gql.db.providers import sync_providers
 from timeside_gql.http.auth import ServiceUnavailable, Unauthenticated, authenticate
 from timeside_gql.http.exports import routes as export_routes
@@ -65,11 +69,29 @@ class GraphQLApp(GraphQL[Context, None]):
         if scope["type"] != "http":
             return await super().__call__(scope, receive, send)
         receive = _limited_body(receive, *_body_limit(scope, self.settings))
+        request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            with _deadline(request, self.settings.request_timeout_s):
+                response = await self.run(request)
         except HTTPException as refusal:
             response = refusal_response(refusal)
+        except TimeoutError:
+            response = timeout_response(self.settings.request_timeout_s)
         await response(scope, receive, send)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """An answer carrying many series points or waveform pixels is encoded in a worker
+        thread: JSON of 200,000 points and their times took the event loop 0.8 s here."""
+        data = await super().process_result(request, result)
+        if getattr(request.state, "points", 0) < ENCODE_IN_THREAD_POINTS:
+            return data
+        text = await to_thread.run_sync(super().encode_json, data)
+        return cast(GraphQLHTTPResponse, _Encoded(data, text=text))
+
+    def encode_json(self, data: object) -> str | bytes:
+        return data.text if isinstance(data, _Encoded) else super().encode_json(data)
 
     def decode_json(self, data: str | bytes) -> object:
         """Every JSON of /graphql (body, multipart fields, WebSocket messages): api/limits.py."""
@@ -124,6 +146,18 @@ class GraphQLApp(GraphQL[Context, None]):
         return UNSET
 
 
+#: Series points and waveform pixels from which an answer is encoded in a worker thread.
+ENCODE_IN_THREAD_POINTS = 10_000
+
+
+class _Encoded(dict[str, Any]):
+    """A response already encoded (the dict stays for Strawberry's error handling)."""
+
+    def __init__(self, data: Mapping[str, Any], *, text: str | bytes) -> None:
+        super().__init__(data)
+        self.text = text
+
+
 #: ``extensions.code`` of each HTTP-level refusal, named as in the query-level errors.
 REFUSAL_CODES = {
     400: "BAD_REQUEST",
@@ -146,6 +180,21 @@ def refusal_response(refusal: HTTPException) -> JSONResponse:
     if code == OUTAGE_CODE:
         headers["Retry-After"] = str(outages.RETRY_AFTER_S)
     return JSONResponse(body, status_code=refusal.status_code, headers=headers)
+
+
+def timeout_response(seconds: float) -> JSONResponse:
+    """An operation cut at its deadline: the event loop and the database go to the others."""
+    message = f"the operation took longer than {seconds:g} s: ask for less per request"
+    body = {"errors": [{"message": message, "extensions": {"code": "TIMEOUT"}}]}
+    return JSONResponse(body, status_code=503)
+
+
+def _deadline(request: Request, seconds: float) -> AbstractContextManager[Any]:
+    """A bound on a JSON operation's time (reading, executing, answering); a multipart one
+    streams files, whose time grows with their size, and is bounded by the upload limit."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return nullcontext()
+    return anyio.fail_after(seconds)
 
 
 def _body_limit(scope: Scope, settings: Settings) -> tuple[int, str]:
@@ -178,7 +227,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """The application; it disposes of the engine at shutdown only when it created it."""
     settings = settings or get_settings()
     owned = engine is None
-    engine = engine or create_engine(settings.db_url)
+    engine = engine or settings_engine(settings)
     sessions = sessionmaker(engine, class_=Session, expire_on_commit=False)
     graphql = GraphQLApp(settings, sessions)
 

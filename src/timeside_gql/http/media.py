@@ -9,9 +9,12 @@ when the content does.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
+import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -32,6 +35,7 @@ from timeside_gql.db.visibility import Viewer
 from timeside_gql.http.access import get_visible, read_visible
 from timeside_gql.http.auth import app_services
 from timeside_gql.jobs.execution import JobError
+from timeside_gql.jobs.results import LocksBusy
 from timeside_gql.services.transcodes import (
     ComputeFailed,
     NoAudio,
@@ -163,7 +167,7 @@ async def item_audio(request: Request) -> Response:
             made = await to_thread.run_sync(cached_transcode, engine, item, fmt)
         else:
             try:
-                made = await to_thread.run_sync(transcode_result, engine, settings, item.id, fmt)
+                made = await _whole_transcode(engine, settings, item, fmt)
             except (ComputeFailed, JobError) as exc:
                 raise HTTPException(500, f"transcoding failed: {exc}") from exc
         if made is not None:
@@ -184,6 +188,50 @@ async def item_audio(request: Request) -> Response:
     except (DecodeError, EncodeError) as exc:
         raise HTTPException(400, f"cannot transcode this segment: {exc}") from exc
     return StreamingResponse(chunks, media_type=spec.mime_type, headers=disposition)
+
+
+#: Whole-file encodes (CPU-bound) run here, two at a time, apart from the threads that serve
+#: requests; each (item, audio, format) once, however many requests ask for it meanwhile.
+_ENCODES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="transcode")
+_encoding: dict[tuple[Any, ...], Future[m.Result]] = {}
+_encoding_guard = threading.RLock()  # a done future runs its callback at once, guard held
+
+#: Seconds a client asked to come back after is told to retry.
+RETRY_AFTER_S = 5
+
+
+async def _whole_transcode(engine: Any, settings: Any, item: m.Item, fmt: str) -> m.Result:
+    """The item's whole-file transcode: the cached one, or the encode waited for at most
+    ``settings.transcode_wait_s``.
+
+    Waiting requests hold no thread, connection or lock: they await the one encode of the
+    process (jobs.results.result_locks, by trying, keeps processes apart). Past the wait, a
+    503 with Retry-After while the encode goes on; the retry finds the cached file.
+    """
+    made = await to_thread.run_sync(cached_transcode, engine, item, fmt)
+    if made is not None:
+        return made
+    key = (id(engine), item.id, item.sha1, fmt)
+    with _encoding_guard:
+        future = _encoding.get(key)
+        if future is None:
+            wait = settings.transcode_wait_s
+            future = _ENCODES.submit(transcode_result, engine, settings, item.id, fmt, wait=wait)
+            _encoding[key] = future
+            future.add_done_callback(lambda _: _encoding.pop(key, None))
+    waiting = asyncio.wrap_future(future)
+    waiting.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved
+    finished, _ = await asyncio.wait({waiting}, timeout=settings.transcode_wait_s)
+    try:
+        if finished:
+            return waiting.result()
+    except LocksBusy:
+        pass
+    raise HTTPException(
+        503,
+        "the transcode is still being made: retry shortly",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def _result(request: Request) -> Callable[[Session, Viewer], tuple[m.Result, m.Item, str]]:

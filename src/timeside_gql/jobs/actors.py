@@ -1,4 +1,5 @@
-"""The Dramatiq actors: thin, id-only messages around ``jobs.execution`` and ``jobs.ingest``.
+"""The Dramatiq actors: thin, id-only messages around ``jobs.execution``, ``jobs.ingest`` and
+``jobs.webhooks``.
 
 Importing this module declares them on this process's broker (``jobs.broker``); the worker
 command points Dramatiq's CLI here; their messages are sent through ``jobs.outbox``.
@@ -10,8 +11,8 @@ import uuid
 
 import dramatiq
 
-from timeside_gql.jobs import execution, ingest
-from timeside_gql.jobs.broker import JOBS_QUEUE, TASKS_QUEUE, get_broker
+from timeside_gql.jobs import execution, ingest, webhooks
+from timeside_gql.jobs.broker import JOBS_QUEUE, TASKS_QUEUE, WEBHOOKS_QUEUE, get_broker
 from timeside_gql.jobs.config import job_settings
 
 broker = get_broker()
@@ -27,6 +28,10 @@ def _job_gave_up(job_id: str, *, error: str) -> None:
 
 def _ingest_gave_up(item_id: str, *, error: str) -> None:
     ingest.give_up(uuid.UUID(item_id), error=error)
+
+
+def _delivery_gave_up(delivery_id: str, *, error: str) -> None:
+    webhooks.give_up(uuid.UUID(delivery_id), error=error)
 
 
 @dramatiq.actor(broker=broker, queue_name=TASKS_QUEUE, on_give_up=_task_gave_up)
@@ -45,3 +50,9 @@ def run_job(job_id: str) -> None:
 def ingest_item(item_id: str) -> None:
     """Download, probe and compute the waveform of one item."""
     ingest.ingest(uuid.UUID(item_id), settings=job_settings())
+
+
+@dramatiq.actor(broker=broker, queue_name=WEBHOOKS_QUEUE, on_give_up=_delivery_gave_up)
+def deliver_webhook(delivery_id: str) -> None:
+    """One signed POST of a recorded event; a failed one sends this message again, delayed."""
+    webhooks.deliver(uuid.UUID(delivery_id), settings=job_settings())

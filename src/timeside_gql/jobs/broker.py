@@ -30,6 +30,8 @@ from timeside_gql.settings import Settings, get_settings
 TASKS_QUEUE = "tasks"
 #: One job per (task, item): CPU-bound audio analysis.
 JOBS_QUEUE = "jobs"
+#: Webhook deliveries: short POSTs, kept apart so they never wait behind analyses in a queue.
+WEBHOOKS_QUEUE = "webhooks"
 
 #: The core's warm-up (numba compilation, lazy imports), paid once per process.
 warm_up_once = cache(warm_up)

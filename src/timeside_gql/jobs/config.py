@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from timeside_gql.db.engine import create_engine
+from timeside_gql.db.engine import settings_engine
 from timeside_gql.settings import Settings, get_settings
 from timeside_gql.storage import store
 
@@ -23,7 +23,7 @@ def job_settings() -> Settings:
 def get_engine() -> Engine:
     global _engine
     if _engine is None:
-        _engine = create_engine(job_settings().db_url)
+        _engine = settings_engine(job_settings())
     return _engine
 
 

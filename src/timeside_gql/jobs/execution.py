@@ -176,13 +176,15 @@ def compute(
     engine: Engine,
     settings: Settings,
     hooks: Hooks | None = None,
+    wait: float | None = None,
 ) -> str | None:
     """Reuse or compute every result of the plan; the error summary when some failed.
 
-    ``hooks`` default to the plan's job (progress on its row) and task (cancellation).
+    ``hooks`` default to the plan's job (progress on its row) and task (cancellation);
+    ``wait`` bounds the wait for another computation of the same results (LocksBusy).
     """
     hooks = hooks or job_hooks(engine, plan)
-    with result_locks(engine, plan.item_id, plan.runs):
+    with result_locks(engine, plan.item_id, plan.runs, wait=wait):
         with session_scope(engine) as session:
             _check_source(session, plan)
             claimed = claim_results(session, plan.item_id, plan.runs, data_dir=settings.data_dir)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import redis
 
 from timeside_gql.db.models import IngestStatus, Job, Result, Task
+from timeside_gql.jobs import webhooks
 from timeside_gql.jobs.events import Event, get_bus, item_channel, task_channel
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,9 @@ def item_event(item_id: uuid.UUID, status: IngestStatus, *, progress: float | No
 
 
 def publish(event: Event) -> None:
-    """Send ``event`` to its task and item channels; a lost event never fails the work (the
-    rows hold the state), so Redis errors are logged, not raised."""
+    """Send ``event`` to its task and item channels, and to the webhooks it concerns
+    (``jobs.webhooks``); a lost event never fails the work (the rows hold the state), so Redis
+    errors are logged, not raised."""
     bus = get_bus()
     try:
         if "taskId" in event:
@@ -78,6 +80,7 @@ def publish(event: Event) -> None:
             bus.publish(item_channel(event["itemId"]), event)
     except redis.RedisError:
         log.warning("event %s not published", event.get("type"), exc_info=True)
+    webhooks.dispatch(event)
 
 
 class Throttle:

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 #: The actors (``jobs.actors``) messages are recorded for.
 FAN_OUT_TASK, RUN_JOB, INGEST_ITEM = "fan_out_task", "run_job", "ingest_item"
+DELIVER_WEBHOOK = "deliver_webhook"
 
 #: Rows one dispatcher pass sends at most (the next pass takes the rest).
 BATCH = 500

@@ -18,6 +18,7 @@ import hashlib
 import os
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -79,11 +80,14 @@ class _KeyedLocks:
         self._locks: dict[Any, tuple[threading.Lock, int]] = {}
 
     @contextmanager
-    def hold(self, keys: Sequence[Any]) -> Iterator[None]:
+    def hold(self, keys: Sequence[Any], deadline: float | None = None) -> Iterator[None]:
+        """Hold every lock of ``keys``; LocksBusy once ``deadline`` (monotonic) passes."""
         acquired: list[Any] = []
         try:
             for key in keys:
-                self._get(key).acquire()
+                if not self._get(key).acquire(timeout=_remaining(deadline, forever=-1)):
+                    self._release(key, held=False)
+                    raise LocksBusy("another computation holds these results")
                 acquired.append(key)
             yield
         finally:
@@ -96,10 +100,11 @@ class _KeyedLocks:
             self._locks[key] = (lock, users + 1)
             return lock
 
-    def _release(self, key: Any) -> None:
+    def _release(self, key: Any, *, held: bool = True) -> None:
         with self._guard:
             lock, users = self._locks[key]
-            lock.release()
+            if held:
+                lock.release()
             if users == 1:
                 del self._locks[key]
             else:
@@ -114,30 +119,75 @@ def _lock_id(*parts: bytes) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+class LocksBusy(TimeoutError):
+    """Another computation held the results' locks for longer than the caller would wait."""
+
+
+def _remaining(deadline: float | None, *, forever: float) -> float:
+    return forever if deadline is None else max(deadline - time.monotonic(), 0.0)
+
+
 @contextmanager
-def result_locks(engine: Engine, item_id: uuid.UUID, runs: Sequence[PresetRun]) -> Iterator[None]:
+def result_locks(
+    engine: Engine, item_id: uuid.UUID, runs: Sequence[PresetRun], *, wait: float | None = None
+) -> Iterator[None]:
     """Hold the locks of every (item, preset) row and every cache key of ``runs`` (the same
-    audio on another item has the same keys), taken in one global order: no deadlock."""
+    audio on another item has the same keys), taken in one global order: no deadlock.
+
+    ``wait``: seconds to wait for them before LocksBusy (None: as long as it takes).
+    """
     ids = sorted(
         {_lock_id(item_id.bytes, run.preset_id.bytes) for run in runs}
         | {_lock_id(run.key.encode()) for run in runs}
     )
+    deadline = None if wait is None else time.monotonic() + wait
     if engine.dialect.name != "postgresql":
-        with _local_locks.hold(ids):
+        with _local_locks.hold(ids, deadline):
             yield
         return
-    with engine.connect() as connection:
+    connection = _advisory_locks(engine, ids, deadline)
+    try:
+        yield
+    finally:
         try:
-            for lock_id in ids:
-                connection.execute(sa.select(sa.func.pg_advisory_lock(lock_id)))
-            connection.commit()  # session-level locks outlive the transaction
-            yield
+            connection.execute(sa.select(sa.func.pg_advisory_unlock_all()))
+            connection.commit()
+        except sa.exc.DBAPIError:
+            connection.invalidate()  # closing the server session releases its locks
         finally:
-            try:
-                connection.execute(sa.select(sa.func.pg_advisory_unlock_all()))
-                connection.commit()
-            except sa.exc.DBAPIError:
-                connection.invalidate()  # closing the server session releases its locks
+            connection.close()
+
+
+def _advisory_locks(engine: Engine, ids: Sequence[int], deadline: float | None) -> sa.Connection:
+    """A connection holding the session advisory locks ``ids``, taken by trying: a waiter
+    gives its connection back to the pool between tries (blocked in ``pg_advisory_lock``, 20
+    requests for one transcode held 20 pooled connections and starved the API)."""
+    pause = 0.05
+    while True:
+        connection = engine.connect()
+        try:
+            if _try_locks(connection, ids):
+                return connection
+        except BaseException:
+            connection.invalidate()
+            connection.close()
+            raise
+        connection.close()
+        if deadline is not None and time.monotonic() >= deadline:
+            raise LocksBusy("another computation holds these results")
+        time.sleep(min(pause, _remaining(deadline, forever=pause)))
+        pause = min(pause * 2, 1.0)
+
+
+def _try_locks(connection: sa.Connection, ids: Sequence[int]) -> bool:
+    """Take every lock or none (session-level locks outlive the transaction)."""
+    for lock_id in ids:
+        if not connection.execute(sa.select(sa.func.pg_try_advisory_lock(lock_id))).scalar():
+            connection.execute(sa.select(sa.func.pg_advisory_unlock_all()))
+            connection.commit()
+            return False
+    connection.commit()
+    return True
 
 
 # ---------------------------------------------------------------------------------------------

@@ -63,24 +63,29 @@ def _start_embedded_worker(settings: Settings) -> Worker | None:
 
 def requeue_unfinished() -> None:
     """Enqueue again the pending tasks and the active jobs a stopped process left behind (the
-    running ones first go back to pending: no other process runs them)."""
-    from timeside_gql.jobs import actors, ingest
+    running ones first go back to pending: no other process runs them), and the pending ingests
+    and webhook deliveries."""
+    from timeside_gql.jobs import actors, ingest, webhooks
 
     with session_scope(get_engine()) as session:
         lifecycle.release_silent(session, stale_after=0)
     with session_scope(get_engine()) as session:
         task_ids, job_ids = lifecycle.unfinished(session)
         item_ids = ingest.unfinished_ingests(session)
+        delivery_ids = webhooks.pending_deliveries(session)
     for task_id in task_ids:
         actors.fan_out_task.send(str(task_id))
     for job_id in job_ids:
         actors.run_job.send(str(job_id))
     for item_id in item_ids:
         actors.ingest_item.send(str(item_id))
-    if task_ids or job_ids or item_ids:
+    for delivery_id in delivery_ids:
+        webhooks.send(delivery_id)  # each waits, if need be, until it is due
+    if task_ids or job_ids or item_ids or delivery_ids:
         log.info(
-            "requeued %d tasks, %d jobs and %d ingests left unfinished",
+            "requeued %d tasks, %d jobs, %d ingests and %d webhook deliveries left unfinished",
             len(task_ids),
             len(job_ids),
             len(item_ids),
+            len(delivery_ids),
         )

@@ -40,6 +40,8 @@ USER_TABLES: dict[str, str] = {
 #: State of this instance's processes, meaningless on another: never dumped.
 INSTANCE_TABLES: dict[str, str] = {
     "outbox": "messages to this instance's broker are its own",
+    "webhooks": "endpoints and their secrets are this instance's: register them on the other",
+    "webhook_deliveries": "the log of this instance's deliveries",
 }
 SHARED = frozenset(
     {"users", "providers", "processors", "presets", "tags", "experiences", "analyses"}

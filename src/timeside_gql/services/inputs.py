@@ -13,7 +13,7 @@ from uuid import UUID
 
 from strawberry.types.unset import UNSET
 
-from timeside_gql.db.models import RenderType
+from timeside_gql.db.models import RenderType, WebhookEvent
 
 __all__ = [
     "UNSET",
@@ -26,6 +26,7 @@ __all__ = [
     "ProviderFields",
     "SelectionFields",
     "TaskFields",
+    "WebhookFields",
 ]
 
 
@@ -111,3 +112,11 @@ class AnalysisTrackFields:
     title: str | None = UNSET
     color: str | None = UNSET
     is_public: bool | None = UNSET
+
+
+@dataclass(kw_only=True)
+class WebhookFields:
+    url: str | None = UNSET
+    events: list[WebhookEvent] | None = UNSET
+    secret: str | None = UNSET
+    is_active: bool | None = UNSET

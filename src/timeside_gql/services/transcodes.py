@@ -47,14 +47,22 @@ def source_file(settings: Settings, item: Item) -> Path:
     return source_path(settings, item)
 
 
-def ensure_result(engine: Engine, settings: Settings, item: Item, preset_id: uuid.UUID) -> Result:
+def ensure_result(
+    engine: Engine,
+    settings: Settings,
+    item: Item,
+    preset_id: uuid.UUID,
+    *,
+    wait: float | None = None,
+) -> Result:
     """The done Result of a preset on ``item``: reused when its cache key matches, computed
-    now otherwise. Raises ComputeFailed (or JobError for an undecodable source)."""
+    now otherwise. Raises ComputeFailed (or JobError for an undecodable source), and
+    LocksBusy when another computation of it lasts past ``wait`` seconds."""
     source_file(settings, item)
     with session_scope(engine) as session:
         run = preset_run(session.get_one(Preset, preset_id), str(item.sha1))
     plan = JobPlan(None, None, item.id, Path(str(item.source_file)), [run])
-    error = compute(plan, engine=engine, settings=settings, hooks=_UNATTENDED)
+    error = compute(plan, engine=engine, settings=settings, hooks=_UNATTENDED, wait=wait)
     if error:
         raise ComputeFailed(error)
     with session_scope(engine) as session:
@@ -62,12 +70,14 @@ def ensure_result(engine: Engine, settings: Settings, item: Item, preset_id: uui
         return session.exec(query).one()
 
 
-def transcode_result(engine: Engine, settings: Settings, item_id: uuid.UUID, fmt: str) -> Result:
+def transcode_result(
+    engine: Engine, settings: Settings, item_id: uuid.UUID, fmt: str, *, wait: float | None = None
+) -> Result:
     """The cached whole-file transcode of an item in ``fmt`` (a key of ``encoder_pids()``)."""
     with session_scope(engine) as session:
         item = session.get_one(Item, item_id)
         preset_id = default_preset(session, encoder_pids()[fmt]).id
-    return ensure_result(engine, settings, item, preset_id)
+    return ensure_result(engine, settings, item, preset_id, wait=wait)
 
 
 def cached_transcode(engine: Engine, item: Item, fmt: str) -> Result | None:

@@ -1,4 +1,4 @@
-"""Downloads of user-given URLs with limits and SSRF protection.
+"""Downloads of user-given URLs (and webhook POSTs) with limits and SSRF protection.
 
 Every hop (the URL, then each redirect) is checked: http(s) only, and the host's addresses must
 all be public unless ``allow_private_urls``. The connection then goes to the checked address
@@ -16,11 +16,13 @@ import json
 import mimetypes
 import os
 import socket
+import ssl
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -131,6 +133,18 @@ class Fetcher:
             raise
         return Downloaded(target, sha1.hexdigest(), size, content_type)
 
+    def post(self, url: str, *, body: bytes, headers: Mapping[str, str]) -> int:
+        """POST ``body`` to ``url`` once and return the response's status, without reading its
+        body or following a redirect (a 3xx is the answer). The same address checks and time
+        limit as a download; UnsafeURL or DownloadError when no answer came."""
+        deadline = time.monotonic() + self.timeout_s
+        target = self.check(url)
+        with (
+            self._client() as client,
+            _stream(client, target, deadline, self, method="POST", body=body, headers=headers) as r,
+        ):
+            return r.status_code
+
     def check_limits(self, url: str, size: int, deadline: float) -> None:
         """DownloadError once ``size`` bytes pass the size limit or the deadline has passed."""
         if size > self.max_bytes:
@@ -165,14 +179,31 @@ class Fetcher:
     def _client(self) -> httpx.Client:
         # trust_env off: an environment proxy would connect to names we did not check
         timeout = httpx.Timeout(self.socket_timeout)
-        return httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+        return httpx.Client(
+            timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls_context()
+        )
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verification (certifi's CAs), built once: building it loads the CA
+    bundle, about 100 ms, which a client per hop would otherwise pay on every request."""
+    return httpx.create_ssl_context(trust_env=False)
 
 
 @contextmanager
 def _stream(
-    client: httpx.Client, target: Target, deadline: float, fetcher: Fetcher
+    client: httpx.Client,
+    target: Target,
+    deadline: float,
+    fetcher: Fetcher,
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Iterator[httpx.Response]:
-    """GET the checked address, naming the original host in Host and SNI; errors typed."""
+    """Send ``method`` to the checked address, naming the original host in Host and SNI;
+    errors typed."""
     parts = urlsplit(target.url)
     address = f"[{target.address}]" if ":" in target.address else target.address
     netloc = f"{address}:{parts.port}" if parts.port else address
@@ -181,9 +212,10 @@ def _stream(
     fetcher.check_limits(target.url, 0, deadline)
     remaining = deadline - time.monotonic()
     request = client.build_request(
-        "GET",
+        method,
         direct,
-        headers={"Host": host_header, "User-Agent": _USER_AGENT},
+        content=body,
+        headers={**(headers or {}), "Host": host_header, "User-Agent": _USER_AGENT},
         extensions={"sni_hostname": target.host},
         timeout=httpx.Timeout(min(fetcher.socket_timeout, remaining)),
     )

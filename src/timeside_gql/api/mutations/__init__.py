@@ -12,6 +12,7 @@ from timeside_gql.api.mutations.experiences import ExperienceMutations
 from timeside_gql.api.mutations.items import ItemMutations
 from timeside_gql.api.mutations.selections import SelectionMutations
 from timeside_gql.api.mutations.tasks import TaskMutations, TaskRunMutations
+from timeside_gql.api.mutations.webhooks import WebhookMutations
 
 
 @strawberry.type
@@ -25,5 +26,6 @@ class Mutation(
     TaskRunMutations,
     AnnotationMutations,
     AnalysisMutations,
+    WebhookMutations,
 ):
     """Every write; expected failures come back as typed members of each payload union."""

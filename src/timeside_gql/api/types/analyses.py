@@ -13,7 +13,7 @@ from uuid import UUID
 
 import strawberry
 
-from timeside_gql.api.types.base import as_type, loaders, maps
+from timeside_gql.api.types.base import as_type, loaders, maps, to_one
 from timeside_gql.api.types.catalog import Preset
 from timeside_gql.api.types.media_urls import visual_url
 from timeside_gql.api.types.owned import Owned
@@ -50,9 +50,7 @@ class Analysis(Owned):
     render_type: m.RenderType
     preset_id: strawberry.Private[UUID]
 
-    @strawberry.field
-    async def preset(self) -> Preset:
-        return as_type(await loaders().by_id(m.Preset).load(self.preset_id))
+    preset: Preset = to_one(m.Preset, "preset_id")
 
 
 @maps(m.AnalysisTrack)
@@ -63,14 +61,9 @@ class AnalysisTrack(Owned):
     analysis_id: strawberry.Private[UUID]
     item_id: strawberry.Private[UUID]
 
-    @strawberry.field
-    async def analysis(self) -> Analysis | None:
-        """Null when the analysis became private to someone else."""
-        return as_type(await loaders().by_id(m.Analysis).load(self.analysis_id))
+    analysis: Analysis | None = to_one(m.Analysis, "analysis_id")
 
-    @strawberry.field
-    async def item(self) -> Annotated[Item, _ITEMS]:
-        return as_type(await loaders().by_id(m.Item).load(self.item_id))
+    item: Annotated[Item, _ITEMS] = to_one(m.Item, "item_id")
 
     @strawberry.field(description="The result of the analysis preset on the item, if any.")
     async def result(self) -> Annotated[Result, _TASKS] | None:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import strawberry
 
-from timeside_gql.api.types.base import Entity, as_type, as_types, loaders, maps
+from timeside_gql.api.types.base import Entity, maps, to_many, to_one
 from timeside_gql.api.types.catalog import Tag
 from timeside_gql.api.types.media_urls import _url
 from timeside_gql.api.types.owned import Owned
@@ -52,16 +52,14 @@ class AnnotationTrack(Owned):
     overlapping: bool = strawberry.field(description="Whether annotations may overlap in time.")
     item_id: strawberry.Private[UUID]
 
-    @strawberry.field
-    async def item(self) -> Annotated[Item, _ITEMS]:
-        return as_type(await loaders().by_id(m.Item).load(self.item_id))
+    item: Annotated[Item, _ITEMS] = to_one(m.Item, "item_id")
 
-    @strawberry.field(description="Annotations in time order.")
-    async def annotations(self) -> list[Annotation]:
-        loader = loaders().by_column(
+    annotations: list[Annotation] = to_many(
+        lambda lo: lo.by_column(
             m.Annotation, "track_id", order_by=[m.Annotation.start, m.Annotation.id]
-        )
-        return as_types(await loader.load(self.id))
+        ),
+        description="Annotations in time order.",
+    )
 
     @strawberry.field(description="Signed URL of the track's annotations as a file.")
     def export_url(self, info: strawberry.Info, format: LabelFormat) -> str:
@@ -77,18 +75,15 @@ class Annotation(Entity):
     description: str
     track_id: strawberry.Private[UUID]
 
-    @strawberry.field
-    async def track(self) -> AnnotationTrack:
-        return as_type(await loaders().by_id(m.AnnotationTrack).load(self.track_id))
+    track: AnnotationTrack = to_one(m.AnnotationTrack, "track_id")
 
-    @strawberry.field
-    async def tags(self) -> list[Tag]:
-        loader = loaders().linked(
+    tags: list[Tag] = to_many(
+        lambda lo: lo.linked(
             m.AnnotationTag, "annotation_id", "tag_id", m.Tag, order_by=[m.Tag.name]
         )
-        return as_types(await loader.load(self.id))
+    )
 
-    @strawberry.field(description="The results this annotation was made from.")
-    async def results(self) -> list[Annotated[Result, _TASKS]]:
-        loader = loaders().linked(m.AnnotationResult, "annotation_id", "result_id", m.Result)
-        return as_types(await loader.load(self.id))
+    results: list[Annotated[Result, _TASKS]] = to_many(
+        lambda lo: lo.linked(m.AnnotationResult, "annotation_id", "result_id", m.Result),
+        description="The results this annotation was made from.",
+    )

@@ -7,7 +7,7 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from timeside_gql.api.types.base import Entity, as_type, as_types, loaders, maps
+from timeside_gql.api.types.base import Entity, maps, to_many, to_one
 from timeside_gql.api.types.enums import ProcessorKind
 from timeside_gql.db import models as m
 
@@ -40,9 +40,10 @@ class Processor(Entity):
     parameters_schema: JSON = strawberry.field(description="JSON Schema of preset parameters.")
     outputs: JSON
 
-    @strawberry.field(description="Presets of this processor, newest first.")
-    async def presets(self) -> list[Preset]:
-        return as_types(await loaders().by_column(m.Preset, "processor_id").load(self.id))
+    presets: list[Preset] = to_many(
+        lambda lo: lo.by_column(m.Preset, "processor_id"),
+        description="Presets of this processor, newest first.",
+    )
 
 
 @maps(m.Preset)
@@ -52,6 +53,4 @@ class Preset(Entity):
     parameters_hash: str
     processor_id: strawberry.Private[UUID]
 
-    @strawberry.field
-    async def processor(self) -> Processor:
-        return as_type(await loaders().by_id(m.Processor).load(self.processor_id))
+    processor: Processor = to_one(m.Processor, "processor_id")

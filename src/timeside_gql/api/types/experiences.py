@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from timeside_gql.api.types.base import as_types, loaders, maps
+from timeside_gql.api.types.base import maps, to_many
 from timeside_gql.api.types.catalog import Preset
 from timeside_gql.api.types.owned import Owned
 from timeside_gql.db import models as m
@@ -16,13 +16,13 @@ class Experience(Owned):
     title: str
     description: str
 
-    @strawberry.field(description="The presets, in run order.")
-    async def presets(self) -> list[Preset]:
-        loader = loaders().linked(
+    presets: list[Preset] = to_many(
+        lambda lo: lo.linked(
             m.ExperiencePreset,
             "experience_id",
             "preset_id",
             m.Preset,
             order_by=[m.ExperiencePreset.position],
-        )
-        return as_types(await loader.load(self.id))
+        ),
+        description="The presets, in run order.",
+    )

@@ -8,7 +8,7 @@ from uuid import UUID
 import strawberry
 
 from timeside_gql.api.types import media_urls
-from timeside_gql.api.types.base import as_type, as_types, loaders, maps
+from timeside_gql.api.types.base import maps, to_many, to_one
 from timeside_gql.api.types.catalog import Provider, Tag
 from timeside_gql.api.types.enums import IngestStatus
 from timeside_gql.api.types.owned import Owned
@@ -69,37 +69,35 @@ class Item(Owned):
     stream_url = media_urls.field(media_urls.stream_url)
     audio_url = media_urls.field(media_urls.audio_url)
 
-    @strawberry.field
-    async def provider(self) -> Provider | None:
-        if self.provider_id is None:
-            return None
-        return as_type(await loaders().by_id(m.Provider).load(self.provider_id))
+    provider: Provider | None = to_one(m.Provider, "provider_id")
 
-    @strawberry.field
-    async def tags(self) -> list[Tag]:
-        loader = loaders().linked(m.ItemTag, "item_id", "tag_id", m.Tag, order_by=[m.Tag.name])
-        return as_types(await loader.load(self.id))
+    tags: list[Tag] = to_many(
+        lambda lo: lo.linked(m.ItemTag, "item_id", "tag_id", m.Tag, order_by=[m.Tag.name])
+    )
 
-    @strawberry.field(description="Results computed on this item, newest first.")
-    async def results(self) -> list[Annotated[Result, _TASKS]]:
-        return as_types(await loaders().by_column(m.Result, "item_id").load(self.id))
+    results: list[Annotated[Result, _TASKS]] = to_many(
+        lambda lo: lo.by_column(m.Result, "item_id"),
+        description="Results computed on this item, newest first.",
+    )
 
-    @strawberry.field(description="Tasks run on this item directly (not through a selection).")
-    async def tasks(self) -> list[Annotated[Task, _TASKS]]:
-        return as_types(await loaders().by_column(m.Task, "item_id").load(self.id))
+    tasks: list[Annotated[Task, _TASKS]] = to_many(
+        lambda lo: lo.by_column(m.Task, "item_id"),
+        description="Tasks run on this item directly (not through a selection).",
+    )
 
-    @strawberry.field(description="Selections that list this item directly.")
-    async def selections(self) -> list[Selection]:
-        loader = loaders().linked(m.SelectionItem, "item_id", "selection_id", m.Selection)
-        return as_types(await loader.load(self.id))
+    selections: list[Selection] = to_many(
+        lambda lo: lo.linked(m.SelectionItem, "item_id", "selection_id", m.Selection),
+        description="Selections that list this item directly.",
+    )
 
-    @strawberry.field
-    async def annotation_tracks(self) -> list[Annotated[AnnotationTrack, _ANNOTATIONS]]:
-        return as_types(await loaders().by_column(m.AnnotationTrack, "item_id").load(self.id))
+    annotation_tracks: list[Annotated[AnnotationTrack, _ANNOTATIONS]] = to_many(
+        lambda lo: lo.by_column(m.AnnotationTrack, "item_id")
+    )
 
-    @strawberry.field(description="Analyses shown on this item (players draw these).")
-    async def analysis_tracks(self) -> list[Annotated[AnalysisTrack, _ANALYSES]]:
-        return as_types(await loaders().by_column(m.AnalysisTrack, "item_id").load(self.id))
+    analysis_tracks: list[Annotated[AnalysisTrack, _ANALYSES]] = to_many(
+        lambda lo: lo.by_column(m.AnalysisTrack, "item_id"),
+        description="Analyses shown on this item (players draw these).",
+    )
 
 
 @maps(m.Selection)
@@ -108,23 +106,22 @@ class Selection(Owned):
     title: str
     description: str
 
-    @strawberry.field(description="Items listed directly in this selection.")
-    async def items(self) -> list[Item]:
-        loader = loaders().linked(m.SelectionItem, "selection_id", "item_id", m.Item)
-        return as_types(await loader.load(self.id))
-
-    @strawberry.field(description="Selections nested directly in this one.")
-    async def children(self) -> list[Selection]:
-        loader = loaders().linked(m.SelectionChild, "parent_id", "child_id", m.Selection)
-        return as_types(await loader.load(self.id))
-
-    @strawberry.field(description="Selections this one is nested in.")
-    async def parents(self) -> list[Selection]:
-        loader = loaders().linked(m.SelectionChild, "child_id", "parent_id", m.Selection)
-        return as_types(await loader.load(self.id))
-
-    @strawberry.field(
-        description="Items of this selection and of all nested ones, each once, newest first."
+    items: list[Item] = to_many(
+        lambda lo: lo.linked(m.SelectionItem, "selection_id", "item_id", m.Item),
+        description="Items listed directly in this selection.",
     )
-    async def all_items(self) -> list[Item]:
-        return as_types(await loaders().selection_items().load(self.id))
+
+    children: list[Selection] = to_many(
+        lambda lo: lo.linked(m.SelectionChild, "parent_id", "child_id", m.Selection),
+        description="Selections nested directly in this one.",
+    )
+
+    parents: list[Selection] = to_many(
+        lambda lo: lo.linked(m.SelectionChild, "child_id", "parent_id", m.Selection),
+        description="Selections this one is nested in.",
+    )
+
+    all_items: list[Item] = to_many(
+        lambda lo: lo.selection_items(),
+        description="Items of this selection and of all nested ones, each once, newest first.",
+    )

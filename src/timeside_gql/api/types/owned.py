@@ -6,7 +6,7 @@ from uuid import UUID
 
 import strawberry
 
-from timeside_gql.api.types.base import Entity, as_type, loaders
+from timeside_gql.api.types.base import Entity, to_one
 from timeside_gql.api.types.users import User
 from timeside_gql.db import models as m
 
@@ -16,8 +16,6 @@ class Owned(Entity):
     is_public: bool
     author_id: strawberry.Private[UUID | None]
 
-    @strawberry.field(description="Who created it; null once that account is deleted.")
-    async def author(self) -> User | None:
-        if self.author_id is None:
-            return None
-        return as_type(await loaders().by_id(m.User).load(self.author_id))
+    author: User | None = to_one(
+        m.User, "author_id", description="Who created it; null once that account is deleted."
+    )

@@ -10,7 +10,7 @@ import strawberry
 
 from timeside_gql.api.types import media_urls
 from timeside_gql.api.types.annotations import result_export_url
-from timeside_gql.api.types.base import Entity, as_type, as_types, loaders, maps
+from timeside_gql.api.types.base import Entity, maps, to_many, to_one
 from timeside_gql.api.types.catalog import Preset
 from timeside_gql.api.types.enums import JobStatus, ResultStatus, TaskStatus
 from timeside_gql.api.types.experiences import Experience
@@ -38,29 +38,20 @@ class Task(Owned):
     selection_id: strawberry.Private[UUID | None]
     item_id: strawberry.Private[UUID | None]
 
-    @strawberry.field
-    async def experience(self) -> Experience | None:
-        return as_type(await loaders().by_id(m.Experience).load(self.experience_id))
+    experience: Experience | None = to_one(m.Experience, "experience_id")
 
-    @strawberry.field
-    async def selection(self) -> Annotated[Selection, _ITEMS] | None:
-        if self.selection_id is None:
-            return None
-        return as_type(await loaders().by_id(m.Selection).load(self.selection_id))
+    selection: Annotated[Selection, _ITEMS] | None = to_one(m.Selection, "selection_id")
 
-    @strawberry.field
-    async def item(self) -> Annotated[Item, _ITEMS] | None:
-        if self.item_id is None:
-            return None
-        return as_type(await loaders().by_id(m.Item).load(self.item_id))
+    item: Annotated[Item, _ITEMS] | None = to_one(m.Item, "item_id")
 
-    @strawberry.field(description="One job per item of the task.")
-    async def jobs(self) -> list[Job]:
-        return as_types(await loaders().by_column(m.Job, "task_id").load(self.id))
+    jobs: list[Job] = to_many(
+        lambda lo: lo.by_column(m.Job, "task_id"), description="One job per item of the task."
+    )
 
-    @strawberry.field(description="Results of the experience's presets on the task's items.")
-    async def results(self) -> list[Result]:
-        return as_types(await loaders().task_results().load(self.id))
+    results: list[Result] = to_many(
+        lambda lo: lo.task_results(),
+        description="Results of the experience's presets on the task's items.",
+    )
 
 
 @maps(m.Job)
@@ -75,13 +66,9 @@ class Job(Entity):
     task_id: strawberry.Private[UUID]
     item_id: strawberry.Private[UUID]
 
-    @strawberry.field
-    async def task(self) -> Task | None:
-        return as_type(await loaders().by_id(m.Task).load(self.task_id))
+    task: Task | None = to_one(m.Task, "task_id")
 
-    @strawberry.field
-    async def item(self) -> Annotated[Item, _ITEMS] | None:
-        return as_type(await loaders().by_id(m.Item).load(self.item_id))
+    item: Annotated[Item, _ITEMS] | None = to_one(m.Item, "item_id")
 
 
 @maps(m.Result)
@@ -113,10 +100,6 @@ class Result(Entity):
     visual_url = media_urls.field(media_urls.visual_url)
     export_url = media_urls.field(result_export_url)  # http/exports.py
 
-    @strawberry.field
-    async def item(self) -> Annotated[Item, _ITEMS]:
-        return as_type(await loaders().by_id(m.Item).load(self.item_id))
+    item: Annotated[Item, _ITEMS] = to_one(m.Item, "item_id")
 
-    @strawberry.field
-    async def preset(self) -> Preset:
-        return as_type(await loaders().by_id(m.Preset).load(self.preset_id))
+    preset: Preset = to_one(m.Preset, "preset_id")
