@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from bench_core import machine, write_synthetic
-from bench_workers import REDIS_URL
+from bench_workers import REDIS_URL, write_section
 
 BIN = Path(sys.executable).parent
 PG_URL = os.environ.get(
@@ -258,7 +258,7 @@ def main() -> None:
     text = report(rows, args)
     print(text)
     if args.write:
-        write_section(args.write, text)
+        write_section(args.write, text, SECTION)
 
 
 def report(rows: dict[str, dict[str, float]], args: argparse.Namespace) -> str:
@@ -279,18 +279,6 @@ def report(rows: dict[str, dict[str, float]], args: argparse.Namespace) -> str:
     for name, row in rows.items():
         lines.append(f"| {name} | {row['upload']:.1f} | {row['ingest']:.1f} | {row['task']:.1f} |")
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, text: str) -> None:
-    """Replace this bench's section (up to the next ``## ``) or append it."""
-    content = path.read_text()
-    start = content.find(SECTION)
-    if start < 0:
-        content = content.rstrip("\n") + "\n\n" + text
-    else:
-        end = content.find("\n## ", start + len(SECTION))
-        content = content[:start] + text + ("" if end < 0 else content[end:])
-    path.write_text(content)
 
 
 if __name__ == "__main__":

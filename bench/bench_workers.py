@@ -387,14 +387,14 @@ def wrap(line: str, width: int = 92) -> str:
     return line if line.startswith("|") else textwrap.fill(line, width, break_on_hyphens=False)
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace the Execution section (up to the next ``## ``) or append it."""
+def write_section(path: Path, text: str, section: str = SECTION) -> None:
+    """Replace ``section`` (up to the next ``## ``) or append it."""
     content = path.read_text() if path.exists() else "# Performance\n"
-    start = content.find(SECTION)
+    start = content.find(section)
     if start < 0:
         content = content.rstrip("\n") + "\n\n" + text
     else:
-        end = content.find("\n## ", start + len(SECTION))
+        end = content.find("\n## ", start + len(section))
         content = content[:start] + text + ("" if end < 0 else content[end:])
     path.write_text(content)
 
