@@ -143,6 +143,48 @@ def upload(url: str, token: str, title: str, body: bytes) -> str:
     return str(response.json()["id"])
 
 
+#: The presets behind Item.audioAnalysis and Item.similar.
+STRUCTURE = ("audio_analysis", "similarity_descriptors")
+PROCESSOR = "query($pid: String) { processors(pid: $pid) { edges { node { id } } } }"
+PRESET = "mutation($p: UUID!) { createPreset(processorId: $p) { ... on Preset { id } } }"
+EXPERIENCE = """mutation($ids: [UUID!]) { createExperience(input: {title: "presets",
+  presetIds: $ids}) { ... on Experience { id } } }"""
+SELECTION = """mutation($ids: [UUID!], $public: Boolean) { createSelection(input: {title: "s",
+  itemIds: $ids, isPublic: $public}) { ... on Selection { id } } }"""
+TASK = """mutation($e: UUID!, $s: UUID!) { createTask(input: {experienceId: $e,
+  selectionId: $s}, run: true) { ... on Task { id status } } }"""
+TASK_STATUS = "query($id: UUID!) { task(id: $id) { status error } }"
+
+
+def run_presets(
+    url: str,
+    token: str,
+    pids: tuple[str, ...],
+    item_ids: list[str],
+    *,
+    public: bool = False,
+    timeout: float = 600.0,
+) -> str:
+    """The default presets of ``pids`` over a selection of the items, run through GraphQL
+    to DONE (a FAILED task fails the test); returns the task id."""
+    presets = []
+    for pid in pids:
+        processor = graphql(url, token, PROCESSOR, pid=pid)["processors"]["edges"][0]["node"]
+        presets.append(graphql(url, token, PRESET, p=processor["id"])["createPreset"]["id"])
+    experience = graphql(url, token, EXPERIENCE, ids=presets)["createExperience"]["id"]
+    selection = graphql(url, token, SELECTION, ids=item_ids, public=public)["createSelection"]
+    task = graphql(url, token, TASK, e=experience, s=selection["id"])["createTask"]
+    assert task["status"] == "PENDING", task
+
+    def ended() -> bool:
+        status = graphql(url, token, TASK_STATUS, id=task["id"])["task"]
+        assert status["status"] != "FAILED", status
+        return bool(status["status"] == "DONE")
+
+    wait_until(ended, "task", timeout)
+    return str(task["id"])
+
+
 def graphql(url: str, token: str, query: str, **variables: Any) -> dict[str, Any]:
     response = httpx.post(
         f"{url}/graphql",

@@ -12,7 +12,7 @@ import soundfile as sf
 from sqlmodel import Session, select
 
 from tests.db import factories
-from tests.jobs.live import Deployment, graphql, instance_env, upload, wait_until
+from tests.jobs.live import STRUCTURE, Deployment, graphql, instance_env, run_presets, upload
 from timeside_gql.core.analyzers.tonal import KEYS
 from timeside_gql.core.pieces import Part, boundaries, render
 from timeside_gql.db.engine import create_engine
@@ -33,14 +33,6 @@ FAMILIES = {
 #: A piece in two sections: the answers of audioAnalysis.
 TWO_PARTS = (Part(16.0, bpm=120, timbre="organ"), Part(16.0, bpm=120, key=7, timbre="saw"))
 
-PROCESSOR = "query($pid: String) { processors(pid: $pid) { edges { node { id } } } }"
-PRESET = "mutation($p: UUID!) { createPreset(processorId: $p) { ... on Preset { id } } }"
-EXPERIENCE = """mutation($ids: [UUID!]) { createExperience(input: {title: "structure",
-  presetIds: $ids}) { ... on Experience { id } } }"""
-SELECTION = """mutation($ids: [UUID!], $public: Boolean) { createSelection(input: {title: "s",
-  itemIds: $ids, isPublic: $public}) { ... on Selection { id } } }"""
-TASK = """mutation($e: UUID!, $s: UUID!) { createTask(input: {experienceId: $e,
-  selectionId: $s}, run: true) { ... on Task { id } } }"""
 PRIVATE = "mutation($id: UUID!) { updateItem(id: $id, input: {isPublic: false}) { __typename } }"
 SIMILAR = """query($id: UUID!, $first: Int, $after: String, $by: SimilarityBy!,
   $filter: SimilarFilter) { item(id: $id) { similar(first: $first, after: $after, by: $by,
@@ -81,8 +73,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         two_parts = upload(url, owner, "two parts", wav(TWO_PARTS, seed=7))
         private = upload(url, other, "another's organ", wav([FAMILIES["organ"][0]], seed=9))
         graphql(url, other, PRIVATE, id=private)
-        run(url, owner, [*titles, two_parts])
-        run(url, other, [private])
+        run_presets(url, owner, STRUCTURE, [*titles, two_parts], public=True)
+        run_presets(url, other, STRUCTURE, [private], public=True)
         yield {
             "url": url,
             "owner": owner,
@@ -95,25 +87,6 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     finally:
         live.stop()
         engine.dispose()
-
-
-def run(url: str, token: str, item_ids: list[str]) -> None:
-    """The audio_analysis and similarity_descriptors presets over the items, to the end."""
-    presets = []
-    for pid in ("audio_analysis", "similarity_descriptors"):
-        processor = graphql(url, token, PROCESSOR, pid=pid)["processors"]["edges"][0]["node"]
-        presets.append(graphql(url, token, PRESET, p=processor["id"])["createPreset"]["id"])
-    experience = graphql(url, token, EXPERIENCE, ids=presets)["createExperience"]["id"]
-    selection = graphql(url, token, SELECTION, ids=item_ids, public=True)["createSelection"]["id"]
-    task = graphql(url, token, TASK, e=experience, s=selection)["createTask"]["id"]
-    query = "query($id: UUID!) { task(id: $id) { status error } }"
-
-    def ended() -> bool:
-        status = graphql(url, token, query, id=task)["task"]
-        assert status["status"] != "FAILED", status
-        return bool(status["status"] == "DONE")
-
-    wait_until(ended, "task", 600)
 
 
 def similar(corpus: dict[str, Any], item_id: str, token: str | None = None, **args: Any) -> Any:

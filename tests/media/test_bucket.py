@@ -26,7 +26,15 @@ import pytest
 import soundfile as sf
 
 from tests.db import factories
-from tests.jobs.live import Deployment, free_port, graphql, instance_env, upload, wait_until
+from tests.jobs.live import (
+    Deployment,
+    free_port,
+    graphql,
+    instance_env,
+    run_presets,
+    upload,
+    wait_until,
+)
 from tests.services import need_redis, unavailable
 from timeside_gql.db.engine import create_engine
 from timeside_gql.db.migrate import upgrade
@@ -39,14 +47,6 @@ RATE, SECONDS, FREQUENCY, AMPLITUDE = 22050, 3.0, 440.0, 0.5
 #: RMS of a sine of amplitude 0.5, in dBFS.
 RMS_DB = 20 * math.log10(AMPLITUDE / math.sqrt(2))
 
-PRESET = """mutation($p: UUID!) { createPreset(processorId: $p) { ... on Preset { id } } }"""
-LEVEL = """{ processors(pid: "level") { edges { node { id } } } }"""
-EXPERIENCE = """mutation($presets: [UUID!]) { createExperience(
-  input: {title: "levels", presetIds: $presets}) { ... on Experience { id } } }"""
-SELECTION = """mutation($items: [UUID!]) { createSelection(
-  input: {title: "corpus", itemIds: $items}) { ... on Selection { id } } }"""
-TASK = """mutation($e: UUID!, $s: UUID!) { createTask(
-  input: {experienceId: $e, selectionId: $s}, run: true) { ... on Task { id status } } }"""
 ITEM = """query($id: UUID!) { item(id: $id) { ingestStatus
   waveform(pixels: 50) { max }
   results { id status preset { processor { pid } } } } }"""
@@ -121,25 +121,6 @@ def wait_ingested(url: str, token: str, item_id: str) -> None:
     wait_until(lambda: item_state(url, token, item_id)["ingestStatus"] == "DONE", "ingest", 120)
 
 
-def run_levels(url: str, token: str, item_ids: list[str]) -> str:
-    """A task of the `level` preset over a selection of the items; returns the task id."""
-    level = graphql(url, token, LEVEL)["processors"]["edges"][0]["node"]["id"]
-    preset = graphql(url, token, PRESET, p=level)["createPreset"]["id"]
-    experience = graphql(url, token, EXPERIENCE, presets=[preset])["createExperience"]["id"]
-    selection = graphql(url, token, SELECTION, items=item_ids)["createSelection"]["id"]
-    task = graphql(url, token, TASK, e=experience, s=selection)["createTask"]
-    assert task["status"] == "PENDING"
-    query = "query($id: UUID!) { task(id: $id) { status error } }"
-
-    def ended() -> bool:
-        status = graphql(url, token, query, id=task["id"])["task"]
-        assert status["status"] != "FAILED", status
-        return bool(status["status"] == "DONE")
-
-    wait_until(ended, "task", 180)
-    return str(task["id"])
-
-
 def check_results(url: str, token: str, item_id: str) -> dict[str, Any]:
     """The item's waveform peaks at the sine's amplitude and its level at the sine's RMS."""
     state = item_state(url, token, item_id)
@@ -173,7 +154,7 @@ def test_every_route_serves_from_the_bucket_once_the_local_cache_is_gone(embedde
     headers = {"Authorization": f"Bearer {token}"}
     item_id = upload(url, token, "sine", sine_wav())
     wait_ingested(url, token, item_id)
-    run_levels(url, token, [item_id])
+    run_presets(url, token, ("level",), [item_id])
     stored = keys(s3, prefix)
     assert any(key.startswith(f"{prefix}/media/") for key in stored)
     assert sum(key.startswith(f"{prefix}/results/{item_id}/") for key in stored) >= 2
@@ -226,7 +207,7 @@ def test_a_server_and_two_workers_sharing_no_disk_run_a_task(tmp_path, s3, postg
         item_ids = [upload(url, token, f"sine {n}", sine_wav()) for n in range(4)]
         for item_id in item_ids:
             wait_ingested(url, token, item_id)
-        run_levels(url, token, item_ids)
+        run_presets(url, token, ("level",), item_ids)
         for item_id in item_ids:
             check_results(url, token, item_id)
         computed = {

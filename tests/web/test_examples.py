@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.jobs.live import graphql
-from tests.jobs.test_similar_live import run as analyse
+from tests.jobs.live import STRUCTURE, graphql, run_presets
 from tests.services import need_npm
 from tests.web.conftest import ROOT, Site
 
@@ -35,7 +34,7 @@ def create_task(site: Site, item: object) -> str:
 def described(site: Site) -> list[str]:
     """The world's first two items with their similarity descriptors; the third has none."""
     ids = [str(i) for i in site.world.item_ids]
-    analyse(site.url, site.token, ids[:2])
+    run_presets(site.url, site.token, STRUCTURE, ids[:2], public=True)
     return ids
 
 

@@ -15,8 +15,7 @@ import soundfile as sf
 from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
-from tests.jobs.live import upload
-from tests.jobs.test_similar_live import run as analyse
+from tests.jobs.live import STRUCTURE, run_presets, upload
 from tests.web.conftest import Site, Traffic
 from timeside_gql.core import samples
 from timeside_gql.core.pieces import Part, render
@@ -210,7 +209,7 @@ def test_player_lists_similar_items_and_draws_the_audio_analysis(
     assert page.locator(".lane-sections").count() == 0
 
     sines = [str(i) for i in site.world.item_ids]
-    analyse(site.url, site.token, [piece, *sines])
+    run_presets(site.url, site.token, STRUCTURE, [piece, *sines], public=True)
     page.reload()
     expect(similar).to_have_attribute("data-state", "listed", timeout=30_000)
     entries = similar.locator("li")
