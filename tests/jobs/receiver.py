@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.media.fakes import serving
+
 TOLERANCE_S = 300
 
 
@@ -57,14 +59,8 @@ class Receiver:
 
     @contextmanager
     def running(self) -> Iterator[Receiver]:
-        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serving(self._server):
             yield self
-        finally:
-            self._server.shutdown()
-            self._server.server_close()
-            thread.join()
 
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
