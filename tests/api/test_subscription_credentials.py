@@ -13,7 +13,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from tests.api.conftest import Api
 from tests.db import factories as f
-from timeside_gql.api.subscriptions import REVERIFY_S
+from timeside_gql.api.credentials import REVERIFY_S
 from timeside_gql.db import auth
 from timeside_gql.db import models as m
 
@@ -70,3 +70,35 @@ def test_open_subscriptions_end_with_their_credentials(
                 assert "private" not in str(message.get("payload"))
         assert closed.value.code == 4403
         assert time.monotonic() - ended < 2 * REVERIFY_S + 0.5
+
+
+def test_an_idle_socket_runs_nothing_on_credentials_that_ended(api: Api, engine: Engine) -> None:
+    """No subscription runs to notice the revoke: the next operation the socket carries does."""
+    with Session(engine) as session:
+        item = f.item(session, "private", is_public=False, author_id=api.ids["alice"])
+        session.commit()
+        item_id = str(item.id)
+    token = second_token(engine, api.ids["alice"])
+    read = "query($id: UUID!) { item(id: $id) { title } }"
+    with api.client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"token": token}})
+        assert ws.receive_json() == {"type": "connection_ack"}
+        ask = {"type": "subscribe", "payload": {"query": read, "variables": {"id": item_id}}}
+        ws.send_json({"id": "1", **ask})
+        assert ws.receive_json()["payload"]["data"] == {"item": {"title": "private"}}
+        assert ws.receive_json() == {"id": "1", "type": "complete"}
+
+        tokens = api("{ myTokens { id name } }", as_="alice")["myTokens"]
+        (socket_token,) = [t["id"] for t in tokens if t["name"] == "socket"]
+        revoke = "mutation($id: UUID!) { revokeToken(id: $id) { __typename } }"
+        api(revoke, {"id": socket_token}, as_="alice")
+
+        ws.send_json({"id": "2", **ask})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                message = ws.receive_json()
+                assert "private" not in str(message.get("payload")), message
+                if message["type"] == "error":
+                    [error] = message["payload"]
+                    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+        assert closed.value.code == 4403

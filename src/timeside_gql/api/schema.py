@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from timeside_gql.api.corpus import CorpusQueries
+from timeside_gql.api.credentials import SocketCredentials
 from timeside_gql.api.documents import CachedDocuments
 from timeside_gql.api.errors import ERROR_TYPES
 from timeside_gql.api.limits import FINITE_JSON, InputLimits
@@ -94,6 +95,7 @@ def build_schema(settings: Settings) -> Schema:
         lambda: InputLimits(settings=settings),  # api/limits.py: first, before any rule
         DatabaseExtension,
         lambda: AddValidationRules(list(rules)),
+        SocketCredentials,  # api/credentials.py: before the cached validation, which keeps it
         # Last of those that parse or validate: it keeps a refusal made before it.
         lambda: CachedDocuments(max_tokens=settings.max_query_tokens),
     ]

@@ -21,17 +21,16 @@ import strawberry
 from anyio import to_thread
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, select
-from starlette.websockets import WebSocket
 
+from timeside_gql.api import credentials
+from timeside_gql.api.credentials import REVERIFY_S, still_valid
 from timeside_gql.api.errors import ClientError
 from timeside_gql.api.loaders import Loaders
 from timeside_gql.api.permissions import CanRead
 from timeside_gql.api.scope import OperationScope, current_scope
 from timeside_gql.api.types.base import as_type
 from timeside_gql.api.types.tasks import Job, Result, Task
-from timeside_gql.db import auth
 from timeside_gql.db import models as m
-from timeside_gql.db.errors import InvalidToken
 from timeside_gql.db.visibility import Viewer, visible
 from timeside_gql.jobs.events import Event, get_bus, item_channel, task_channel
 
@@ -43,9 +42,6 @@ ENDED = frozenset({m.TaskStatus.DONE, m.TaskStatus.FAILED, m.TaskStatus.CANCELLE
 ENDED_EVENTS = frozenset(status.value for status in ENDED)
 #: How long a subscription to an ended task waits for the task's final event.
 SETTLED_GRACE_S = 2.0
-#: Seconds between checks that the subscriber's token is still live (revoked, password changed,
-#: user deleted): how long a subscription outlives its credentials at most.
-REVERIFY_S = 0.5
 
 
 @strawberry.enum(description="What an update reports.")
@@ -191,37 +187,15 @@ async def _next(
             if end is not None and loop.time() >= end:
                 return None
             if not await alive():
-                raise ClientError(
-                    "the credentials of this subscription ended", code="UNAUTHENTICATED"
-                )
+                raise ClientError(credentials.MESSAGE, code="UNAUTHENTICATED")
     finally:
         pending.cancel()
 
 
-def _token_alive(sessions: sessionmaker[Session], token: str) -> bool:
-    try:
-        with sessions() as session, session.begin():
-            auth.verify_token(session, token)
-    except InvalidToken:
-        return False
-    return True
-
-
 def _alive(info: strawberry.Info) -> Callable[[], Awaitable[bool]]:
-    """Whether the subscriber's token is still live (revoked, its user deleted, a password
-    changed: no). An anonymous subscriber has nothing to lose. A WebSocket whose token ended is
-    closed (4403), so no later operation runs on its credentials."""
+    """Whether the subscriber's credentials still hold (api/credentials.py)."""
     context = info.context
-    token, sessions = context.token, context.sessions
-
-    async def check() -> bool:
-        if token is None or await to_thread.run_sync(_token_alive, sessions, token):
-            return True
-        if isinstance(context.request, WebSocket):
-            await context.request.close(code=4403, reason="credentials ended")
-        return False
-
-    return check
+    return lambda: still_valid(context)
 
 
 def _ended(task: m.Task) -> bool:
