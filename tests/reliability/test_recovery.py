@@ -12,7 +12,7 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from tests.jobs.world import build_world, snapshot
-from tests.reliability.conftest import RedisServer
+from tests.servers import RedisServer
 from timeside_gql.db.engine import create_engine, session_scope
 from timeside_gql.db.models import Job, JobStatus, OutboxMessage, TaskStatus
 from timeside_gql.db.types import utcnow
