@@ -21,6 +21,7 @@ from timeside_gql.jobs.config import configure
 from timeside_gql.jobs.events import EventBus, set_bus
 from timeside_gql.settings import Settings, get_settings
 
+
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     if not Path(REDIS_SERVER).exists():
