@@ -121,13 +121,15 @@ class Deployment:
                 process.wait()
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    """Poll ``check`` every 0.2 s; TimeoutError after ``timeout`` seconds."""
+def wait_until(
+    check: Callable[[], bool], what: str, timeout: float = 60.0, *, every: float = 0.2
+) -> None:
+    """Poll ``check`` every ``every`` seconds; TimeoutError after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} not done after {timeout} s")
-        time.sleep(0.2)
+        time.sleep(every)
 
 
 def upload(url: str, token: str, title: str, body: bytes) -> str:
