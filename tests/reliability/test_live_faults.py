@@ -314,9 +314,14 @@ def test_cancel_frees_the_worker_within_a_second_and_a_repeated_run_claims_nothi
     def quick_started() -> bool:
         return any(job.started_at for job in jobs_of(stack, quick.task_id))
 
+    results = stack.data_dir / "results"
+    wait_until(lambda: not list(results.glob(".work-*")), "the job stopped", 10, every=0.02)
+    stopped = time.monotonic() - cancelled_at
     wait_until(quick_started, "the worker free", 10, every=0.02)
-    latency = time.monotonic() - cancelled_at
-    assert latency <= 1.5, latency  # target 1 s; the machine is shared (docs/operations.md)
+    free = time.monotonic() - cancelled_at
+    print(f"cancel: stopped after {stopped:.2f} s, next job claimed after {free:.2f} s")
+    assert stopped <= 1.0, stopped  # the preset checks the flag between blocks of about 3 s
+    assert free <= 2.0, free  # then the next message's fetch, fan-out and claim
     [job] = jobs_of(stack, slow.task_id)
     assert (job.status, job.attempts) == (JobStatus.CANCELLED, 1)
     wait_until(lambda: task_status(stack, quick.task_id) == TaskStatus.DONE, "quick task", 30)
