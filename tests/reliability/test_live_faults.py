@@ -81,9 +81,7 @@ class Stack:
 
 
 @pytest.fixture
-def stack(
-    postgres: PostgresServer, redis_server: RedisServer, tmp_path: Path
-) -> Iterator[Stack]:
+def stack(postgres: PostgresServer, redis_server: RedisServer, tmp_path: Path) -> Iterator[Stack]:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     env = instance_env(data_dir, postgres.url()) | FAST_UPKEEP

@@ -134,9 +134,9 @@ def _claim(engine: Engine, item_id: uuid.UUID, *, stale_after: float) -> _Claim 
             return None
         now = utcnow()
         beat = item.ingest_heartbeat_at
-        if item.ingest_status == IngestStatus.RUNNING and beat is not None:
-            if beat > now - timedelta(seconds=stale_after):
-                return None
+        alive = beat is not None and beat > now - timedelta(seconds=stale_after)
+        if item.ingest_status == IngestStatus.RUNNING and alive:
+            return None
         item.ingest_status, item.ingest_error = IngestStatus.RUNNING, None
         item.ingest_heartbeat_at = now
         session.add(item)
