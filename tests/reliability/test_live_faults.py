@@ -7,33 +7,25 @@ only typed answers on the way."""
 from __future__ import annotations
 
 import contextlib
-import os
-import re
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.engine import Engine
-from sqlmodel import select
 
 from tests.db import factories
-from tests.jobs.live import Deployment, graphql, instance_env, upload, wait_until
-from tests.jobs.world import World, build_world
+from tests.jobs.live import graphql, upload, wait_until
+from tests.jobs.world import build_world
 from tests.media.fakes import FakeWeb
+from tests.reliability.faults import CANCEL, SLOW, Stack, run, wav
 from tests.servers import PostgresServer, RedisServer
-from timeside_gql.core import samples
-from timeside_gql.db.engine import create_engine, session_scope
+from timeside_gql.db.engine import session_scope
 from timeside_gql.db.models import (
     IngestStatus,
     Item,
-    Job,
     JobStatus,
     Result,
     ResultStatus,
@@ -51,52 +43,14 @@ FAST_UPKEEP = {
     "TIMESIDE_JANITOR_INTERVAL_S": "1",
     "TIMESIDE_ALLOW_PRIVATE_URLS": "true",
 }
-RUN = "mutation($id: UUID!) { runTask(id: $id) { __typename ... on Task { status } } }"
-CANCEL = "mutation($id: UUID!) { cancelTask(id: $id) { __typename ... on Task { status } } }"
 OUTAGE = "SERVICE_UNAVAILABLE"
-#: A preset computing about 0.1 s per second of audio here: 60 s of audio, a job killed or
-#: cancelled mid-way.
-SLOW = ("essentia_dissonance",)
-_WORK_OWNER = re.compile(r"^\.work-[^-]+\.(\d+)-")
-
-
-@dataclass
-class Stack:
-    live: Deployment
-    postgres: PostgresServer
-    redis: RedisServer
-    engine: Engine
-    data_dir: Path
-
-    def world(self, **kwargs: Any) -> World:
-        return build_world(self.engine, self.data_dir, failing=False, **kwargs)
-
-    def rows(self, model: type[Any]) -> list[Any]:
-        with session_scope(self.engine) as session:
-            return list(session.exec(select(model)))
-
-    def get(self, model: type[Any], row_id: uuid.UUID) -> Any:
-        with session_scope(self.engine) as session:
-            return session.get(model, row_id)
 
 
 @pytest.fixture
 def stack(postgres: PostgresServer, redis_server: RedisServer, tmp_path: Path) -> Iterator[Stack]:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    env = instance_env(data_dir, postgres.url()) | FAST_UPKEEP
-    live = Deployment(env=env | {"TIMESIDE_REDIS_URL": redis_server.url}, logs=tmp_path)
-    engine = create_engine(postgres.url())
-    yield Stack(live, postgres, redis_server, engine, data_dir)
-    live.stop()
-    engine.dispose()
-
-
-def wav(seconds: float = 1.0) -> bytes:
-    """A WAV file of a sine, as bytes to upload."""
-    with tempfile.TemporaryDirectory() as folder:
-        signal = samples.sine(440.0, seconds, 22050, 0.5)
-        return Path(samples.write(Path(folder) / "sine.wav", signal, 22050)).read_bytes()
+    built = Stack.build(postgres, redis_server, tmp_path, FAST_UPKEEP)
+    yield built
+    built.close()
 
 
 def assert_settled(stack: Stack) -> None:
@@ -126,29 +80,6 @@ def assert_outage(response: httpx.Response) -> None:
     assert int(response.headers["Retry-After"]) > 0
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == OUTAGE
-
-
-def task_status(stack: Stack, task_id: uuid.UUID) -> TaskStatus:
-    return stack.get(Task, task_id).status
-
-
-def jobs_of(stack: Stack, task_id: uuid.UUID) -> list[Job]:
-    with session_scope(stack.engine) as session:
-        return list(session.exec(select(Job).where(Job.task_id == task_id)))
-
-
-def computing(stack: Stack, task_id: uuid.UUID) -> bool:
-    """A job of the task is claimed and its worker computes (its work folder exists)."""
-    running = any(job.status == JobStatus.RUNNING for job in jobs_of(stack, task_id))
-    return running and bool(list((stack.data_dir / "results").glob(".work-*")))
-
-
-def until_computing(stack: Stack, task_id: uuid.UUID) -> None:
-    wait_until(lambda: computing(stack, task_id), "a job computing", every=0.05)
-
-
-def run(url: str, token: str, task_id: uuid.UUID) -> dict[str, Any]:
-    return graphql(url, token, RUN, id=str(task_id))["runTask"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,13 +112,13 @@ def test_a_task_survives_a_redis_restart_that_lost_its_messages(stack: Stack):
     stack.live.worker()
     token = factories.token(stack.engine, world.owner_id)
     assert run(url, token, world.task_id)["status"] == "PENDING"
-    until_computing(stack, world.task_id)
+    stack.until_computing(world.task_id)
 
     stack.redis.kill()
     stack.redis.start()  # the queued job messages are gone
 
-    wait_until(lambda: task_status(stack, world.task_id) == TaskStatus.DONE, "task", 60)
-    assert [job.attempts for job in jobs_of(stack, world.task_id)] == [1, 1, 1]  # no re-run
+    stack.until_done(world.task_id, 60)
+    assert [job.attempts for job in stack.jobs(world.task_id)] == [1, 1, 1]  # no re-run
     assert_settled(stack)
 
 
@@ -201,25 +132,16 @@ def test_a_job_of_a_killed_worker_is_run_again_by_another_and_its_files_swept(st
     workers = [stack.live.worker(), stack.live.worker()]
     token = factories.token(stack.engine, world.owner_id)
     run(url, token, world.task_id)
-    until_computing(stack, world.task_id)
+    stack.until_computing(world.task_id)
 
-    [work] = (stack.data_dir / "results").glob(".work-*")
-    owner = int(_WORK_OWNER.match(work.name).group(1))  # type: ignore[union-attr]
-    [victim] = [w for w in workers if w.pid in {owner, _group(owner)}]
-    stack.live.kill(victim)
+    [work] = stack.work_folders()
+    stack.live.kill(stack.computing_worker(workers))
 
-    wait_until(lambda: task_status(stack, world.task_id) == TaskStatus.DONE, "task", 60)
-    [job] = jobs_of(stack, world.task_id)
+    stack.until_done(world.task_id, 60)
+    [job] = stack.jobs(world.task_id)
     assert job.attempts == 2
     assert_settled(stack)
     assert not work.exists()
-
-
-def _group(pid: int) -> int:
-    try:
-        return os.getpgid(pid)
-    except ProcessLookupError:
-        return -1
 
 
 def test_a_partial_upload_of_a_killed_server_is_removed_by_the_next_one(stack: Stack):
@@ -265,7 +187,7 @@ def test_a_database_outage_is_answered_typed_everywhere_and_recovered_from(stack
     token = factories.token(stack.engine, world.owner_id)
     headers = {"Authorization": f"Bearer {token}"}
     run(url, token, world.task_id)
-    until_computing(stack, world.task_id)
+    stack.until_computing(world.task_id)
 
     stack.postgres.kill()
 
@@ -281,10 +203,10 @@ def test_a_database_outage_is_answered_typed_everywhere_and_recovered_from(stack
 
     stack.postgres.start()  # the same data and port: crash recovery, then it answers
     wait_until(lambda: httpx.get(f"{url}/readyz").status_code == 200, "ready again", 30)
-    wait_until(lambda: task_status(stack, world.task_id) == TaskStatus.DONE, "task", 90)
+    stack.until_done(world.task_id, 90)
     again = build_world(stack.engine, stack.data_dir, failing=False, pids=("level",))
     run(url, factories.token(stack.engine, again.owner_id), again.task_id)
-    wait_until(lambda: task_status(stack, again.task_id) == TaskStatus.DONE, "a task after", 30)
+    stack.until_done(again.task_id, 30)
     assert_settled(stack)
 
 
@@ -301,7 +223,7 @@ def test_cancel_frees_the_worker_within_a_second_and_a_repeated_run_claims_nothi
     stack.live.worker()
     token = factories.token(stack.engine, slow.owner_id)
     run(url, token, slow.task_id)
-    until_computing(stack, slow.task_id)
+    stack.until_computing(slow.task_id)
     for _ in range(2):  # refused while it runs: no second message, no second claim
         assert run(url, token, slow.task_id)["__typename"] == "ConflictError"
     run(url, factories.token(stack.engine, quick.owner_id), quick.task_id)  # waits for the worker
@@ -310,7 +232,7 @@ def test_cancel_frees_the_worker_within_a_second_and_a_repeated_run_claims_nothi
     assert graphql(url, token, CANCEL, id=str(slow.task_id))["cancelTask"]["status"] == "CANCELLED"
 
     def quick_started() -> bool:
-        return any(job.started_at for job in jobs_of(stack, quick.task_id))
+        return any(job.started_at for job in stack.jobs(quick.task_id))
 
     results = stack.data_dir / "results"
     wait_until(lambda: not list(results.glob(".work-*")), "the job stopped", 10, every=0.02)
@@ -320,9 +242,9 @@ def test_cancel_frees_the_worker_within_a_second_and_a_repeated_run_claims_nothi
     print(f"cancel: stopped after {stopped:.2f} s, next job claimed after {free:.2f} s")
     assert stopped <= 1.0, stopped  # the preset checks the flag between blocks of about 3 s
     assert free <= 2.0, free  # then the next message's fetch, fan-out and claim
-    [job] = jobs_of(stack, slow.task_id)
+    [job] = stack.jobs(slow.task_id)
     assert (job.status, job.attempts) == (JobStatus.CANCELLED, 1)
-    wait_until(lambda: task_status(stack, quick.task_id) == TaskStatus.DONE, "quick task", 30)
+    stack.until_done(quick.task_id, 30)
     assert_settled(stack)
 
 
