@@ -42,6 +42,8 @@ from timeside_gql.db.models import OutboxMessage
 
 SECTION = "## Faults: measured recovery"
 POLL_S = 0.02
+#: A new amplitude for each world: the same audio twice would reuse the first one's results.
+AMPLITUDES = iter(0.5 - 0.01 * n for n in range(40))
 
 
 def until(check: Callable[[], bool], timeout: float = 600) -> float:
@@ -56,7 +58,7 @@ def until(check: Callable[[], bool], timeout: float = 600) -> float:
 
 def worker_kill(stack: Stack, url: str, seconds: float) -> tuple[float, float]:
     """(kill → claimed again, kill → done) of one job on ``seconds`` of audio."""
-    world = stack.world(seconds=seconds, pids=SLOW, amplitudes=(0.5,))
+    world = stack.world(seconds=seconds, pids=SLOW, amplitudes=(next(AMPLITUDES),))
     workers = [stack.live.worker(), stack.live.worker()]
     run(url, factories.token(stack.engine, world.owner_id), world.task_id)
     stack.until_computing(world.task_id)
@@ -73,8 +75,8 @@ def worker_kill(stack: Stack, url: str, seconds: float) -> tuple[float, float]:
 
 def cancel(stack: Stack, url: str) -> tuple[float, float]:
     """(mutation → computation stopped, mutation → the next job claimed)."""
-    slow = stack.world(seconds=60.0, pids=SLOW, amplitudes=(0.5,))
-    quick = stack.world(pids=("level",), amplitudes=(0.5,))
+    slow = stack.world(seconds=60.0, pids=SLOW, amplitudes=(next(AMPLITUDES),))
+    quick = stack.world(pids=("level",), amplitudes=(next(AMPLITUDES),))
     token = factories.token(stack.engine, slow.owner_id)
     run(url, token, slow.task_id)
     stack.until_computing(slow.task_id)
@@ -89,7 +91,7 @@ def cancel(stack: Stack, url: str) -> tuple[float, float]:
 
 def redis_back(stack: Stack, url: str) -> tuple[float, float]:
     """(Redis back → the outbox message sent, → the task done)."""
-    world = stack.world(pids=("level",), amplitudes=(0.5,))
+    world = stack.world(pids=("level",), amplitudes=(next(AMPLITUDES),))
     stack.redis.kill()
     run(url, factories.token(stack.engine, world.owner_id), world.task_id)
     stack.redis.start()
@@ -101,7 +103,7 @@ def redis_back(stack: Stack, url: str) -> tuple[float, float]:
 
 def postgres_back(stack: Stack, url: str, outage: float) -> tuple[float, float]:
     """(PostgreSQL back → a GraphQL query answered, → the task running during it done)."""
-    world = stack.world(seconds=20.0, pids=SLOW, amplitudes=(0.5, 0.25))
+    world = stack.world(seconds=20.0, pids=SLOW, amplitudes=(next(AMPLITUDES), next(AMPLITUDES)))
     token = factories.token(stack.engine, world.owner_id)
     run(url, token, world.task_id)
     stack.until_computing(world.task_id)

@@ -82,7 +82,12 @@ class Stack:
         return running and bool(self.work_folders())
 
     def until_computing(self, task_id: uuid.UUID) -> None:
-        wait_until(lambda: self.computing(task_id), "a job computing", every=0.05)
+        try:
+            wait_until(lambda: self.computing(task_id), "a job computing", every=0.05)
+        except TimeoutError as error:
+            jobs = [(job.status.value, job.attempts) for job in self.jobs(task_id)]
+            state = f"task {self.task_status(task_id).value}, jobs {jobs}"
+            raise TimeoutError(f"{error}: {state}, work {self.work_folders()}") from None
 
     def until_done(self, task_id: uuid.UUID, timeout: float = 60) -> None:
         wait_until(lambda: self.task_status(task_id) == TaskStatus.DONE, "task", timeout)
