@@ -51,6 +51,12 @@ class Stack:
         live = Deployment(env=base | env, logs=folder)
         return cls(live, postgres, redis, create_engine(postgres.url()), data_dir)
 
+    def start(self, workers: int = 1) -> tuple[str, list[subprocess.Popen[bytes]]]:
+        """The server and ``workers`` workers, started together; (the server's URL, workers)."""
+        starting = self.live.spawn_workers(workers)
+        url = self.live.serve()
+        return url, self.live.ready(starting)
+
     def close(self) -> None:
         self.live.stop()
         self.engine.dispose()

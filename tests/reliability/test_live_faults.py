@@ -87,8 +87,7 @@ def assert_outage(response: httpx.Response) -> None:
 
 
 def test_an_upload_while_redis_is_down_is_kept_and_ingested_once_it_is_back(stack: Stack):
-    url = stack.live.serve()
-    stack.live.worker()
+    url, _ = stack.start()
     token = factories.token(stack.engine)
     stack.redis.kill()
 
@@ -108,8 +107,7 @@ def test_an_upload_while_redis_is_down_is_kept_and_ingested_once_it_is_back(stac
 
 def test_a_task_survives_a_redis_restart_that_lost_its_messages(stack: Stack):
     world = stack.world(seconds=8.0, pids=SLOW)  # 3 items, one worker thread: 2 jobs queued
-    url = stack.live.serve()
-    stack.live.worker()
+    url, _ = stack.start()
     token = factories.token(stack.engine, world.owner_id)
     assert run(url, token, world.task_id)["status"] == "PENDING"
     stack.until_computing(world.task_id)
@@ -128,8 +126,7 @@ def test_a_task_survives_a_redis_restart_that_lost_its_messages(stack: Stack):
 
 def test_a_job_of_a_killed_worker_is_run_again_by_another_and_its_files_swept(stack: Stack):
     world = stack.world(seconds=60.0, pids=SLOW, amplitudes=(0.5,))
-    url = stack.live.serve()
-    workers = [stack.live.worker(), stack.live.worker()]
+    url, workers = stack.start(workers=2)
     token = factories.token(stack.engine, world.owner_id)
     run(url, token, world.task_id)
     stack.until_computing(world.task_id)
@@ -182,8 +179,7 @@ def test_a_partial_upload_of_a_killed_server_is_removed_by_the_next_one(stack: S
 
 def test_a_database_outage_is_answered_typed_everywhere_and_recovered_from(stack: Stack):
     world = stack.world(seconds=20.0, pids=SLOW, amplitudes=(0.5, 0.25))
-    url = stack.live.serve()
-    stack.live.worker()
+    url, _ = stack.start()
     token = factories.token(stack.engine, world.owner_id)
     headers = {"Authorization": f"Bearer {token}"}
     run(url, token, world.task_id)
@@ -219,8 +215,7 @@ def test_cancel_frees_the_worker_within_a_second_and_a_repeated_run_claims_nothi
 ):
     slow = stack.world(seconds=60.0, pids=SLOW, amplitudes=(0.5,))
     quick = stack.world(pids=("level",), amplitudes=(0.5,))
-    url = stack.live.serve()
-    stack.live.worker()
+    url, _ = stack.start()
     token = factories.token(stack.engine, slow.owner_id)
     run(url, token, slow.task_id)
     stack.until_computing(slow.task_id)
@@ -261,8 +256,7 @@ def test_an_ingest_of_a_killed_worker_is_released_and_run_again(stack: Stack, tm
             item = Item(title="dripped", source_url=source, author_id=author.id)
             item.ingest_status = IngestStatus.PENDING  # no message: the reconciler sends one
             session.add(item)
-        stack.live.serve()
-        first = stack.live.worker()
+        _, [first] = stack.start()
         wait_until(lambda: bool(list(stack.data_dir.glob("media/.download-*"))), "a download")
         assert stack.get(Item, item.id).ingest_status == IngestStatus.RUNNING
         stack.live.kill(first)
