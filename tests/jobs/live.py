@@ -53,6 +53,18 @@ def _wait_for(check: Callable[[], bool], what: str, process: subprocess.Popen[by
     raise TimeoutError(f"{what} not ready after {READY_TIMEOUT_S} s")
 
 
+@dataclass(frozen=True)
+class Starting:
+    """A worker started, not known to be ready yet."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    processes: int
+
+    def ready(self) -> bool:
+        return self.log.read_text(errors="replace").count("ready for action") >= self.processes
+
+
 @dataclass
 class Deployment:
     """Processes sharing one environment (database, data dir, optional Redis); all stopped by
@@ -94,14 +106,21 @@ class Deployment:
 
     def worker(self, *, processes: int = 1, threads: int = 1) -> subprocess.Popen[bytes]:
         """Start ``timeside-gql worker``; returns once every worker process is ready."""
-        args = ("worker", "--processes", str(processes), "--threads", str(threads))
-        process, log = self._spawn("worker", *args)
-
-        def ready() -> bool:
-            return log.read_text(errors="replace").count("ready for action") >= processes
-
-        _wait_for(ready, "worker", process)
+        [process] = self.ready(self.spawn_workers(1, processes=processes, threads=threads))
         return process
+
+    def spawn_workers(self, count: int, *, processes: int = 1, threads: int = 1) -> list[Starting]:
+        """Start ``count`` workers without waiting (their warm-ups overlap whatever the caller
+        starts meanwhile); :meth:`ready` waits for them."""
+        args = ("worker", "--processes", str(processes), "--threads", str(threads))
+        return [Starting(*self._spawn("worker", *args), processes) for _ in range(count)]
+
+    @staticmethod
+    def ready(workers: list[Starting]) -> list[subprocess.Popen[bytes]]:
+        """The workers, once every process of each is ready."""
+        for worker in workers:
+            _wait_for(worker.ready, "worker", worker.process)
+        return [worker.process for worker in workers]
 
     @staticmethod
     def kill(process: subprocess.Popen[bytes]) -> None:
@@ -121,13 +140,15 @@ class Deployment:
                 process.wait()
 
 
-def wait_until(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    """Poll ``check`` every 0.2 s; TimeoutError after ``timeout`` seconds."""
+def wait_until(
+    check: Callable[[], bool], what: str, timeout: float = 60.0, *, every: float = 0.2
+) -> None:
+    """Poll ``check`` every ``every`` seconds; TimeoutError after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} not done after {timeout} s")
-        time.sleep(0.2)
+        time.sleep(every)
 
 
 def upload(url: str, token: str, title: str, body: bytes) -> str:

@@ -29,7 +29,8 @@ class FakeWeb:
     /media/NAME               an audio file with HTTP Range support (206)
     /plain/NAME               the same file, Range ignored, no Content-Length (close-delimited)
     /redirect?to=URL          302 to URL
-    /drip/NAME?delay=S        the file in 1 KiB pieces, S seconds apart
+    /drip/NAME?delay=S        the file in 1 KiB pieces, S seconds apart (with &once=1, the
+                              first request only: the next ones get it at once)
     /endless/NAME             never-ending bytes (no Content-Length)
     /declared/NAME?size=N     claims Content-Length N, sends nothing
     /status/CODE              an empty answer with that status
@@ -148,6 +149,9 @@ def _handler(web: FakeWeb) -> type[BaseHTTPRequestHandler]:
 
         def route_drip(self, arg: str, query: dict[str, str]) -> None:
             data, kind = self.file(arg)
+            if query.get("once") and web.requests.count(self.path) > 1:
+                self.route_media(arg, {})
+                return
             self.head(200, kind, len(data))
             for offset in range(0, len(data), 1024):
                 self.wfile.write(data[offset : offset + 1024])

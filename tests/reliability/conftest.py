@@ -1,62 +1,25 @@
-"""Fault fixtures: a Redis server of the test's own, on its own port, that the test may kill
-and restart (without persistence: a restart loses every message, as in production without
-AOF), and the jobs runtime of tests/jobs on it."""
+"""Fault fixtures: a Redis server and a PostgreSQL cluster of the test's own (``tests/servers.py``),
+on their own ports, that the test may SIGKILL and restart (Redis without persistence: a restart
+loses every message, as in production without AOF), and the jobs runtime of tests/jobs on it."""
 
 from __future__ import annotations
 
 import secrets
 import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy.engine import Engine
 
 from tests.jobs.conftest import data_dir, runtime, settings  # noqa: F401 - shared fixtures
-from tests.jobs.live import free_port
+from tests.servers import REDIS_SERVER, PostgresServer, RedisServer, init_cluster, postgres_missing
 from tests.services import unavailable
+from timeside_gql.db.migrate import upgrade
 from timeside_gql.jobs.broker import build_broker, set_broker
 from timeside_gql.jobs.config import configure
 from timeside_gql.jobs.events import EventBus, set_bus
 from timeside_gql.settings import Settings, get_settings
-
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-class RedisServer:
-    """``redis-server`` as a child process: started, SIGKILLed and restarted by the test."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        args = [REDIS_SERVER, "--port", str(self.port), "--save", "", "--appendonly", "no"]
-        args += ["--daemonize", "no", "--dir", str(self.workdir)]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture
@@ -93,3 +56,29 @@ def redis_runtime(redis_settings: Settings, engine: Engine) -> Iterator[Settings
     yield redis_settings
     broker.close()
     set_broker(build_broker(redis_settings.model_copy(update={"redis_url": None})))
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[Path]:
+    """A stopped cluster with the ``timeside`` database migrated to head, made once per run;
+    each test's cluster is a copy of it."""
+    missing = postgres_missing()
+    if missing:
+        unavailable(missing, "apt-get install postgresql-15, or set TIMESIDE_TEST_POSTGRES_BIN")
+    root = init_cluster()
+    server = PostgresServer(root)
+    server.start()
+    upgrade(server.create_database())
+    server.shutdown()
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres(postgres_template: Path) -> Iterator[PostgresServer]:
+    """A running PostgreSQL of this test's own (database ``timeside`` at head): the test may
+    ``kill()`` its postmaster and ``start()`` it again on the same data and port."""
+    server = PostgresServer.from_template(postgres_template)
+    server.start()
+    yield server
+    server.stop()

@@ -7,7 +7,7 @@ import redis
 from sqlmodel import col, select
 
 from tests.jobs.world import build_world
-from tests.reliability.conftest import RedisServer
+from tests.servers import RedisServer
 from timeside_gql.db.engine import session_scope
 from timeside_gql.db.models import OutboxMessage, TaskStatus
 from timeside_gql.db.visibility import SYSTEM

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -11,15 +12,24 @@ import redis
 from sqlmodel import select
 from starlette.testclient import TestClient
 
+from tests.db import factories
 from tests.jobs.world import build_world, snapshot
-from tests.reliability.conftest import RedisServer
+from tests.servers import RedisServer
 from timeside_gql.db.engine import create_engine, session_scope
-from timeside_gql.db.models import Job, JobStatus, OutboxMessage, TaskStatus
+from timeside_gql.db.models import (
+    Job,
+    JobStatus,
+    OutboxMessage,
+    TaskStatus,
+    Webhook,
+    WebhookDelivery,
+)
 from timeside_gql.db.types import utcnow
 from timeside_gql.db.visibility import SYSTEM
 from timeside_gql.http.app import create_app
-from timeside_gql.jobs import execution, lifecycle, reconciler
+from timeside_gql.jobs import execution, lifecycle, reconciler, webhooks
 from timeside_gql.services import tasks
+from timeside_gql.settings import Settings
 from timeside_gql.storage import janitor
 
 
@@ -64,21 +74,58 @@ def test_the_reconciler_releases_silent_jobs_and_ends_settled_tasks(
     assert snapshot(engine, world.task_id)[0].status == TaskStatus.DONE
 
 
+def quick(settings: Settings) -> Settings:
+    """The settings with a heartbeat timeout of 1.2 s: a grace of 0.2 s for lost messages."""
+    return settings.model_copy(update={"worker_heartbeat_timeout": 1.2})
+
+
 def test_messages_lost_by_a_redis_restart_are_sent_again(
     redis_runtime, redis_server: RedisServer, engine, data_dir
 ):
+    settings = quick(redis_runtime)
     world = build_world(engine, data_dir, failing=False, pids=("level",))
     job_ids = started(engine, world)  # 3 job messages in Redis, nobody consumes them
-    assert reconciler.reconcile(engine, redis_runtime).resent == []  # all still queued
+    assert reconciler.reconcile(engine, settings).resent == []  # all still queued
 
     redis_server.kill()
     redis_server.start()  # no persistence: every message is gone
-    time.sleep(redis_runtime.heartbeat_interval_s + 0.1)
-    repairs = reconciler.reconcile(engine, redis_runtime)
+    time.sleep(settings.heartbeat_interval_s + 0.1)
+    repairs = reconciler.reconcile(engine, settings)
 
     assert sorted(repairs.resent) == sorted(job_ids)
     client = redis.Redis.from_url(redis_server.url)
     assert client.hlen(f"{redis_runtime.redis_namespace}:jobs.msgs") == 3
+
+
+def test_a_webhook_retry_lost_by_a_redis_restart_is_sent_again_once_due(
+    redis_runtime, redis_server: RedisServer, engine
+):
+    settings = quick(redis_runtime)
+    with session_scope(engine) as session:
+        alice = factories.user(session, "alice")
+        hook = Webhook(
+            user_id=alice.id, url="http://127.0.0.1:9/", events=["task.done"], secret="s" * 20
+        )
+        session.add(hook)
+        session.flush()
+        later, due = (
+            webhooks.add_delivery(session, hook.id, "task.done", {}, key=None).id for _ in range(2)
+        )
+    for delivery_id, wait_ms in ((later, 60_000), (due, 100)):  # each failed once: a retry waits
+        with session_scope(engine) as session:
+            row = session.get_one(WebhookDelivery, delivery_id)
+            row.attempts, row.next_attempt_at = 1, utcnow() + timedelta(milliseconds=wait_ms)
+        webhooks.send(delivery_id, delay_ms=wait_ms)
+    time.sleep(0.4)
+    assert reconciler.reconcile(engine, settings).resent == []  # its delayed message waits
+
+    redis_server.kill()
+    redis_server.start()  # the delayed retries went with it
+    assert reconciler.reconcile(engine, settings).resent == [due]  # `later` is not due yet
+    assert reconciler.reconcile(engine, settings).resent == []  # its new message is queued
+    client = redis.Redis.from_url(redis_server.url)
+    [raw] = client.hvals(f"{settings.redis_namespace}:webhooks.msgs")
+    assert json.loads(raw)["args"] == [str(due)]
 
 
 def test_the_janitor_removes_what_dead_processes_left_and_keeps_live_files(tmp_path):

@@ -242,6 +242,8 @@ class Item(Shareable, table=True):
         sa_column_kwargs={"server_default": IngestStatus.NONE.value},
     )
     ingest_error: str | None = Field(default=None, sa_type=sa.Text)
+    #: Refreshed by the process running the ingest; a running ingest gone silent is released.
+    ingest_heartbeat_at: datetime | None = _when()
 
     provider: Optional["Provider"] = Relationship()
     tags: list["Tag"] = Relationship(link_model=ItemTag, passive_deletes=True)

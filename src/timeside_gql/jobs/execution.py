@@ -114,7 +114,7 @@ def run_job(job_id: uuid.UUID, *, settings: Settings) -> None:
     if job is None or event is None:
         return
     publish(event)
-    with heartbeat.running(job_id):
+    with heartbeat.JOBS.during(job_id):
         try:
             with session_scope(engine) as session:
                 plan = plan_job(session, job)

@@ -9,6 +9,10 @@ waveform's progress are published on the item's channel (``itemUpdates``).
 
 A source replaced while an ingest runs makes that ingest moot: it stops at its next check and
 records nothing, the ingest of the new source does.
+
+A running ingest beats like a job (``jobs.heartbeat``): a duplicate message finds it claimed,
+and when its process dies the reconciler puts it back to pending (:func:`release_silent`) and
+sends it again.
 """
 
 from __future__ import annotations
@@ -17,17 +21,20 @@ import logging
 import tempfile
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select, update
 
 from timeside_gql.core.decode import DecodeError, probe
 from timeside_gql.db.engine import session_scope
 from timeside_gql.db.models import IngestStatus, Item, Preset
 from timeside_gql.db.presets import default_preset
 from timeside_gql.db.providers import provider_id
+from timeside_gql.db.types import utcnow
+from timeside_gql.jobs import heartbeat
 from timeside_gql.jobs.config import get_engine
 from timeside_gql.jobs.execution import CancelProbe, Hooks, JobError, JobPlan, compute, preset_run
 from timeside_gql.jobs.lifecycle import lock
@@ -58,6 +65,28 @@ def unfinished_ingests(session: Session) -> list[uuid.UUID]:
     return list(session.exec(select(Item.id).where(col(Item.ingest_status).in_(ACTIVE))))
 
 
+def release_silent(session: Session, *, stale_after: float) -> list[uuid.UUID]:
+    """Running ingests silent for ``stale_after`` seconds (their process died) → pending; their
+    ids, to send again. ``stale_after=0`` releases every running ingest (a restarted embedded
+    server: no other process runs them)."""
+    cutoff = utcnow() - timedelta(seconds=stale_after)
+    beat = func.coalesce(Item.ingest_heartbeat_at, Item.updated_at)
+    ids = list(
+        session.exec(
+            select(Item.id)
+            .where(Item.ingest_status == IngestStatus.RUNNING, beat < cutoff)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if ids:
+        session.exec(
+            update(Item)
+            .where(col(Item.id).in_(ids))
+            .values(ingest_status=IngestStatus.PENDING, ingest_heartbeat_at=None)
+        )
+    return ids
+
+
 # ---------------------------------------------------------------------------------------------
 # What the ``ingest_item`` actor runs
 
@@ -80,28 +109,36 @@ class _Claim:
 def ingest(item_id: uuid.UUID, *, settings: Settings) -> None:
     """Run one item's ingest to done or failed (nothing when it is not pending or running)."""
     engine = get_engine()
-    claim = _claim(engine, item_id)
+    claim = _claim(engine, item_id, stale_after=settings.job_stale_s)
     if claim is None:
         return
     source = claim.source_file
-    try:
-        source = source or _download(engine, settings, item_id)
-        sha1 = claim.sha1 or _probe(engine, settings, item_id, source)
-        error = _waveform(engine, settings, item_id, source, sha1)
-    except Superseded:
-        return
-    except (MediaError, DecodeError, JobError, OSError) as exc:
-        error = str(exc)
-    finish(engine, item_id, error=error, source=source)
+    with heartbeat.INGESTS.during(item_id):
+        try:
+            source = source or _download(engine, settings, item_id)
+            sha1 = claim.sha1 or _probe(engine, settings, item_id, source)
+            error = _waveform(engine, settings, item_id, source, sha1)
+        except Superseded:
+            return
+        except (MediaError, DecodeError, JobError, OSError) as exc:
+            error = str(exc)
+        finish(engine, item_id, error=error, source=source)
 
 
-def _claim(engine: Engine, item_id: uuid.UUID) -> _Claim | None:
-    """pending (or running, redelivered after a worker died) → running."""
+def _claim(engine: Engine, item_id: uuid.UUID, *, stale_after: float) -> _Claim | None:
+    """pending (or running with no heartbeat for ``stale_after`` seconds: its worker died) →
+    running; None for a duplicate message of an ingest a live process runs."""
     with session_scope(engine) as session:
         item = lock(session, Item, item_id)
         if item is None or item.ingest_status not in ACTIVE:
             return None
+        now = utcnow()
+        beat = item.ingest_heartbeat_at
+        alive = beat is not None and beat > now - timedelta(seconds=stale_after)
+        if item.ingest_status == IngestStatus.RUNNING and alive:
+            return None
         item.ingest_status, item.ingest_error = IngestStatus.RUNNING, None
+        item.ingest_heartbeat_at = now
         session.add(item)
         claim = _Claim(item.source_file, item.sha1)
     publish(item_event(item_id, IngestStatus.RUNNING))

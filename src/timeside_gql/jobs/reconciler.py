@@ -4,10 +4,11 @@ Every server and worker process runs the same periodic upkeep (:class:`Upkeep`):
 of the jobs it runs and the outbox dispatcher; one of them at a time (the leader, elected
 through a Redis key with a time-to-live; an embedded server is alone) also reconciles:
 
-- a running job whose heartbeat stopped (its worker was killed) goes back to pending and is
-  sent again: picked up within ``worker_heartbeat_timeout`` of the kill;
+- a running job or ingest whose heartbeat stopped (its worker was killed) goes back to pending
+  and is sent again: picked up within ``worker_heartbeat_timeout`` of the kill;
 - a pending task, job or ingest whose message the broker no longer holds (a Redis restart
-  without persistence, a flush) is sent again;
+  without persistence, a flush) is sent again, and so is a pending webhook delivery, due, that
+  no message of the broker names (its delayed retry was lost);
 - a running task none of whose jobs is active is ended (done or failed);
 - the janitor removes temporary files of dead processes and fails result rows left running.
 
@@ -16,6 +17,7 @@ Each repair is idempotent, and a message sent twice is harmless (claims re-read 
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
@@ -33,7 +35,7 @@ from sqlmodel import Session, col, select, update
 from timeside_gql.db.engine import session_scope
 from timeside_gql.db.models import IngestStatus, Item, OutboxMessage, Result, ResultStatus
 from timeside_gql.db.types import utcnow
-from timeside_gql.jobs import heartbeat, lifecycle, outbox
+from timeside_gql.jobs import heartbeat, ingest, lifecycle, outbox, webhooks
 from timeside_gql.jobs.broker import get_broker
 from timeside_gql.jobs.notify import publish, task_event
 from timeside_gql.settings import Settings
@@ -63,8 +65,14 @@ def reconcile(engine: Engine, settings: Settings) -> Repairs:
         repairs.released = lifecycle.release_silent(session, stale_after=settings.job_stale_s)
         for job_id in repairs.released:
             outbox.record(session, outbox.RUN_JOB, job_id)
+        ingests = ingest.release_silent(session, stale_after=settings.job_stale_s)
+        for item_id in ingests:
+            outbox.record(session, outbox.INGEST_ITEM, item_id)
+        repairs.released += ingests
     with session_scope(engine) as session:
-        for actor, subject in lost_messages(session, grace=settings.heartbeat_interval_s):
+        lost = lost_messages(session, grace=settings.heartbeat_interval_s)
+        lost += lost_deliveries(session, grace=settings.heartbeat_interval_s)
+        for actor, subject in lost:
             outbox.record(session, actor, subject)
             repairs.resent.append(subject)
     with session_scope(engine) as session:
@@ -115,6 +123,44 @@ def _gone(row: OutboxMessage) -> bool:
         return False
     queue = broker.get_actor(row.actor).queue_name
     return not broker.client.hexists(f"{broker.namespace}:{queue}.msgs", row.broker_ref)
+
+
+def lost_deliveries(session: Session, *, grace: float) -> list[tuple[str, uuid.UUID]]:
+    """(actor, delivery) of pending webhook deliveries due for ``grace`` seconds that no message
+    of the broker names: their wake-up, sent straight to the broker with a delay
+    (``webhooks.send``), was lost."""
+    broker = get_broker()
+    if not isinstance(broker, RedisBroker):
+        return []
+    due = webhooks.due_deliveries(session, before=utcnow() - timedelta(seconds=grace))
+    if not due:
+        return []
+    waiting = set(
+        session.exec(
+            select(OutboxMessage.subject_id).where(
+                col(OutboxMessage.subject_id).in_(due), col(OutboxMessage.sent_at).is_(None)
+            )
+        )
+    )
+    queued = _queued_subjects(broker, outbox.DELIVER_WEBHOOK)
+    return [
+        (outbox.DELIVER_WEBHOOK, delivery)
+        for delivery in due
+        if delivery not in waiting and str(delivery) not in queued
+    ]
+
+
+def _queued_subjects(broker: RedisBroker, actor: str) -> set[str]:
+    """The first argument of every message of ``actor`` Redis holds: queued, delayed (the
+    queue's ``.DQ``) or being processed (kept until acknowledged)."""
+    queue = broker.get_actor(actor).queue_name
+    subjects = set()
+    for name in (queue, f"{queue}.DQ"):
+        for _, raw in broker.client.hscan_iter(f"{broker.namespace}:{name}.msgs"):
+            message = json.loads(raw)
+            if message.get("actor_name") == actor and message.get("args"):
+                subjects.add(str(message["args"][0]))
+    return subjects
 
 
 def fail_abandoned_results(engine: Engine, *, older_than: float) -> int:
@@ -189,6 +235,7 @@ class Upkeep:
         self.engine, self.settings = engine, settings
         interval = settings.heartbeat_interval_s
         self.leadership = Leadership(settings, ttl=3 * interval)
+        self.swept = False
         self.threads = [
             Periodic("heartbeat", interval, partial(heartbeat.beat, engine)),
             Periodic("outbox", settings.outbox_interval_s, lambda: outbox.dispatch(engine)),
@@ -210,5 +257,9 @@ class Upkeep:
             reconcile(self.engine, self.settings)
 
     def _tidy(self) -> None:
-        if self.leadership.held():
-            tidy(self.engine, self.settings)
+        """Every process sweeps once at start (what a killed predecessor left is removed when
+        its replacement starts, whoever leads); then the leader alone, periodically."""
+        if self.swept and not self.leadership.held():
+            return
+        tidy(self.engine, self.settings)
+        self.swept = True

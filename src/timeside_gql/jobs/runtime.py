@@ -62,13 +62,14 @@ def _start_embedded_worker(settings: Settings) -> Worker | None:
 
 
 def requeue_unfinished() -> None:
-    """Enqueue again the pending tasks and the active jobs a stopped process left behind (the
-    running ones first go back to pending: no other process runs them), and the pending ingests
-    and webhook deliveries."""
+    """Enqueue again the pending tasks, the active jobs and ingests a stopped process left
+    behind (the running ones first go back to pending: no other process runs them), and the
+    pending webhook deliveries."""
     from timeside_gql.jobs import actors, ingest, webhooks
 
     with session_scope(get_engine()) as session:
         lifecycle.release_silent(session, stale_after=0)
+        ingest.release_silent(session, stale_after=0)
     with session_scope(get_engine()) as session:
         task_ids, job_ids = lifecycle.unfinished(session)
         item_ids = ingest.unfinished_ingests(session)

@@ -254,7 +254,8 @@ def _iso(value: datetime | None) -> str | None:
 
 def send(delivery_id: UUID, *, delay_ms: int | None = None) -> None:
     """Wake the delivery up now, or in ``delay_ms`` milliseconds (straight to the broker: the
-    row is recorded already, and a wake-up lost with a broker outage is sent again at start)."""
+    row is recorded already, and a wake-up lost with a broker outage is sent again by the
+    reconciler once the delivery is due, or at an embedded start)."""
     from timeside_gql.jobs.actors import deliver_webhook  # the actors import this module's users
 
     deliver_webhook.send_with_options(args=(str(delivery_id),), delay=delay_ms)
@@ -373,6 +374,19 @@ def webhook_fetcher(settings: Settings) -> Fetcher:
     """The downloads' fetcher (same SSRF guard) under the webhooks' time limit."""
     fetcher = Fetcher.from_settings(settings)
     return dataclasses.replace(fetcher, timeout_s=settings.webhook_timeout_s)
+
+
+def due_deliveries(session: Session, *, before: datetime) -> list[UUID]:
+    """Pending deliveries due since ``before`` (or new since then, never attempted): each
+    should have a message waking it up (``reconciler.lost_deliveries`` checks)."""
+    never_tried = col(WebhookDelivery.next_attempt_at).is_(None) & (
+        col(WebhookDelivery.created_at) < before
+    )
+    query = select(WebhookDelivery.id).where(
+        WebhookDelivery.status == DeliveryStatus.PENDING,
+        never_tried | (col(WebhookDelivery.next_attempt_at) < before),
+    )
+    return list(session.exec(query))
 
 
 def pending_deliveries(session: Session) -> list[UUID]:
