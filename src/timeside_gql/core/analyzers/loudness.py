@@ -148,7 +148,6 @@ class TruePeak:
         valid = (index >= 0) & (index < kernel.size)
         # weights[k, j]: contribution of x[n + j] to the value at n + offsets[k] / 4
         self.weights = np.where(valid, kernel[np.clip(index, 0, kernel.size - 1)], 0.0)
-        self.taps = taps
         self.tail: np.ndarray | None = None
         self.peak = 0.0
 
@@ -160,18 +159,30 @@ class TruePeak:
         if eod:
             x = np.concatenate([x, np.zeros((x.shape[0], _TP_HALF), x.dtype)], axis=1)
         self.tail = x[:, -2 * _TP_HALF :]
-        magnitude = np.abs(x)
         if data.size:
-            self.peak = max(self.peak, float(magnitude.max()))
-        centre = magnitude[:, _TP_HALF : x.shape[1] - _TP_HALF]
-        before = magnitude[:, _TP_HALF - 1 : x.shape[1] - _TP_HALF - 1]
-        after = magnitude[:, _TP_HALF + 1 : x.shape[1] - _TP_HALF + 1]
-        local_max = (centre >= before) & (centre >= after) & (centre >= _TP_MARGIN * self.peak)
-        channel, position = np.nonzero(local_max)
-        if position.size:
-            windows = x[channel[:, None], position[:, None] + _TP_HALF + self.taps[None, :]]
-            values = np.abs(windows @ self.weights.T)
-            self.peak = max(self.peak, float(values.max()))
+            self.peak = max(self.peak, float(np.max(data)), -float(np.min(data)))
+        floor = _TP_MARGIN * self.peak
+        self.peak = max(self.peak, interpolated_peak(x, self.weights, floor))
+
+
+@numba.njit(cache=True, nogil=True)
+def interpolated_peak(x: np.ndarray, weights: np.ndarray, floor: float) -> float:
+    """The largest |interpolated value| (float64) around the local maxima of |x| that reach
+    ``floor``; ``x`` (channels, n) carries ``weights.shape[1] // 2`` samples of context on
+    each side. One pass, where numpy needed |x|, three comparisons, a gather and a product."""
+    half = weights.shape[1] // 2
+    best = 0.0
+    for channel in range(x.shape[0]):
+        for i in range(half, x.shape[1] - half):
+            level = abs(x[channel, i])
+            if level < floor or level < abs(x[channel, i - 1]) or level < abs(x[channel, i + 1]):
+                continue
+            for k in range(weights.shape[0]):
+                value = 0.0
+                for j in range(weights.shape[1]):
+                    value += weights[k, j] * x[channel, i - half + j]
+                best = max(best, abs(value))
+    return best
 
 
 class LoudnessITU(Processor):

@@ -73,17 +73,16 @@ def yin(
     spectrum = scipy.fft.rfft(x, size, axis=1)
     spectrum *= np.conj(scipy.fft.rfft(x[:, :window], size, axis=1))
     acf = scipy.fft.irfft(spectrum, size, axis=1)
-    cumsq = np.concatenate([[0.0], np.cumsum(np.square(segment, dtype=np.float64))])
     f0 = np.empty(x.shape[0])
     confidence = np.empty(x.shape[0])
-    _pick(acf, cumsq, hop, window, min_lag, max_lag, threshold, sr, f0, confidence)
+    _pick(acf, segment, hop, window, min_lag, max_lag, threshold, sr, f0, confidence)
     return f0, confidence
 
 
 @numba.njit(cache=True, nogil=True)
 def _pick(
     acf: np.ndarray,
-    cumsq: np.ndarray,
+    segment: np.ndarray,
     hop: int,
     window: int,
     min_lag: int,
@@ -95,9 +94,14 @@ def _pick(
 ) -> None:
     """YIN steps 2 to 5 per frame, in one pass over the lags and without (frames, lags)
     temporaries (in numpy they cost twice the FFTs): the difference function from the
-    cross-correlation and the windows' energies (``cumsq``: cumulative sum of squares), its
-    cumulative mean normalisation, the first dip below ``threshold`` (else the global
-    minimum, unvoiced), the octave check and a parabolic refinement of the lag."""
+    cross-correlation and the windows' energies (differences of the segment's cumulative
+    sum of squares, float64), its cumulative mean normalisation, the first dip below
+    ``threshold`` (else the global minimum, unvoiced), the octave check and a parabolic
+    refinement of the lag."""
+    cumsq = np.empty(segment.size + 1)
+    cumsq[0] = 0.0
+    for i in range(segment.size):
+        cumsq[i + 1] = cumsq[i] + np.float64(segment[i]) ** 2
     count = max_lag - min_lag + 1
     cmnd = np.empty(max_lag + 1)
     for row in range(acf.shape[0]):
