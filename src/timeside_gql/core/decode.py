@@ -252,20 +252,24 @@ def _segment_samples(
 
 
 def _rechunk(pieces: Iterator[np.ndarray], block_size: int) -> Iterator[np.ndarray]:
-    pending: list[np.ndarray] = []
-    count = 0
+    """Pieces copied once into C-contiguous blocks of ``block_size`` (the last one shorter),
+    so that every consumer reads them as one run of memory per channel."""
+    block: np.ndarray | None = None
+    filled = 0
     for piece in pieces:
-        pending.append(piece)
-        count += piece.shape[-1]
-        if count >= block_size:
-            joined = np.concatenate(pending, axis=-1)
-            n_full = (count // block_size) * block_size
-            for offset in range(0, n_full, block_size):
-                yield joined[..., offset : offset + block_size]
-            rest = joined[..., n_full:]
-            pending, count = ([rest] if rest.shape[-1] else []), rest.shape[-1]
-    if count:
-        yield np.concatenate(pending, axis=-1)
+        used = 0
+        while used < piece.shape[-1]:
+            if block is None:
+                block = np.empty((*piece.shape[:-1], block_size), piece.dtype)
+            take = min(block_size - filled, piece.shape[-1] - used)
+            block[..., filled : filled + take] = piece[..., used : used + take]
+            filled += take
+            used += take
+            if filled == block_size:
+                yield block
+                block, filled = None, 0
+    if block is not None and filled:
+        yield np.ascontiguousarray(block[..., :filled])
 
 
 def _convert(
