@@ -216,15 +216,14 @@ def _native_frames(
 def _numpy_float(frame: av.AudioFrame, channels: int) -> np.ndarray | None:
     """``frame`` as (channels, n) float32 in [-1, 1], or None for formats left to swresample."""
     fmt = frame.format
-    name = fmt.name[:-1] if fmt.is_planar else fmt.name
-    scale = _NUMPY_SCALES.get(name)
+    scale = _NUMPY_SCALES.get(fmt.name[:-1] if fmt.is_planar else fmt.name)
     if scale is None or (fmt.is_planar and channels > _MAX_PLANES):
         return None
     data = frame.to_ndarray()
     if not fmt.is_planar:
         data = data.reshape(-1, channels).T
-    if scale == 1.0:
-        return np.ascontiguousarray(data, dtype=np.float32)
+    elif data.dtype == np.float32:
+        return data  # (mp3, aac, vorbis, opus) already what the resampler would give
     return np.multiply(data, np.float32(scale), dtype=np.float32, order="C")
 
 
