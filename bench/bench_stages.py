@@ -1,13 +1,14 @@
 """CPU time of each stage of the default experience on one file, per minute of audio.
 
-    python bench/bench_stages.py FILE [--runs 5]
+    python bench/bench_stages.py FILE [--runs 5] [--default-allocator]
 
 Runs ``pipeline.run(FILE, DEFAULT_EXPERIENCE)`` once to warm up (numba, imports), then
 ``--runs`` times with CPU-time probes (``time.process_time``) around the decoder's blocks,
 the file hash, every shared intermediate's computation (``Context.get`` on a miss) and
 every processor's ``process`` and ``finish``. Times are exclusive (a stage that asks for
-another is not charged for it) and printed as the mean per minute of audio. Run it pinned
-to one thread like bench_core.py (``OMP_NUM_THREADS=1`` ...).
+another is not charged for it) and printed as the mean per minute of audio. Freed memory is
+kept as in a worker (``core.memory``) unless ``--default-allocator``. Run it pinned to one
+thread like bench_core.py (``OMP_NUM_THREADS=1`` ...).
 """
 
 from __future__ import annotations
@@ -79,7 +80,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", type=Path)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--default-allocator", action="store_true")
     args = parser.parse_args()
+    if not args.default_allocator:
+        from timeside_gql.core.memory import keep_freed_memory
+
+        keep_freed_memory()
     pipeline.run(args.file, DEFAULT_EXPERIENCE)
     minutes = decode.probe(args.file).duration / 60
     probes = Probes()
