@@ -1,12 +1,15 @@
 """Benchmark the default experience against a plain librosa script.
 
     python bench/bench_core.py [FOLDER] [--files 6 --minutes 1] [--long-hours 2] [--skip-plain]
+                               [--default-allocator]
 
 Without FOLDER, synthetic music-like files (chords, drums, noise; 44.1 kHz stereo; wav,
 flac and mp3) are generated in a temporary folder. Each side runs in a fresh process
 pinned to one thread; numba's compilation is paid once per process in a warm-up on a
-short signal (cache in NUMBA_CACHE_DIR) and not counted. Prints seconds of audio per CPU
-second and peak RSS; ``--long-hours`` also measures peak RSS on one long synthetic file.
+short signal (cache in NUMBA_CACHE_DIR) and not counted. Both sides keep freed memory for
+reuse as a worker does at boot (``core.memory.keep_freed_memory``; the plain script gains
+from it too), unless ``--default-allocator``. Prints seconds of audio per CPU second and
+peak RSS; ``--long-hours`` also measures peak RSS on one long synthetic file.
 """
 
 from __future__ import annotations
@@ -158,8 +161,12 @@ def cpu_seconds() -> float:
 SIDES = {"ours": run_ours, "plain": run_plain, "plain-native": run_plain_native}
 
 
-def worker(side: str, files: list[Path], warmup: Path) -> dict[str, float]:
+def worker(side: str, files: list[Path], warmup: Path, *, keep: bool) -> dict[str, float]:
     func = SIDES[side]
+    if keep:
+        from timeside_gql.core.memory import keep_freed_memory
+
+        keep_freed_memory()
     func(warmup)  # numba compilation, caches, imports
     audio = sum(sf.info(f).duration if f.suffix != ".mp3" else _duration(f) for f in files)
     start_cpu, start_wall = cpu_seconds(), time.perf_counter()
@@ -179,11 +186,12 @@ def _duration(path: Path) -> float:
     return probe(path).duration
 
 
-def measure(side: str, files: list[Path], warmup: Path) -> dict[str, float]:
+def measure(side: str, files: list[Path], warmup: Path, *, keep: bool) -> dict[str, float]:
     """Run a worker in a fresh single-threaded process and return its JSON report."""
     env = {**os.environ, **SINGLE_THREAD}
     env.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "numba"))
-    cmd = [sys.executable, __file__, "--worker", side, "--warmup", str(warmup), *map(str, files)]
+    cmd = [sys.executable, __file__, "--worker", side, "--warmup", str(warmup)]
+    cmd += ([] if keep else ["--default-allocator"]) + [str(f) for f in files]
     out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -203,15 +211,17 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument("--long-hours", type=float, default=0.0)
     parser.add_argument("--skip-plain", action="store_true")
+    parser.add_argument("--default-allocator", action="store_true")
     parser.add_argument("--worker", choices=tuple(SIDES), help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("paths", nargs="*", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         files = ([args.folder] if args.folder else []) + args.paths
-        print(json.dumps(worker(args.worker, files, args.warmup)))
+        print(json.dumps(worker(args.worker, files, args.warmup, keep=not args.default_allocator)))
         return
 
+    keep = not args.default_allocator
     with tempfile.TemporaryDirectory(prefix="bench-core-") as scratch:
         scratch_dir = Path(scratch)
         warmup = write_synthetic(scratch_dir / "warmup.wav", 3.0, seed=99)
@@ -221,11 +231,12 @@ def main() -> None:
             files = generate(scratch_dir, args.files, args.minutes)
         print(
             f"machine: {machine()}; files: {len(files)} "
-            f"({', '.join(sorted({p.suffix for p in files}))})"
+            f"({', '.join(sorted({p.suffix for p in files}))}); "
+            f"allocator: {'freed memory kept' if keep else 'glibc defaults'}"
         )
         print("| implementation | audio s | CPU s | audio s per CPU s | peak RSS MB |")
         print("|---|---|---|---|---|")
-        ours = measure("ours", files, warmup)
+        ours = measure("ours", files, warmup, keep=keep)
         print(row("timeside-gql default experience", ours), flush=True)
         if not args.skip_plain:
             labels = {
@@ -234,7 +245,7 @@ def main() -> None:
             }
             speeds = {}
             for side, label in labels.items():
-                plain = measure(side, files, warmup)
+                plain = measure(side, files, warmup, keep=keep)
                 print(row(label, plain), flush=True)
                 speeds[side] = plain["audio_seconds"] / plain["cpu_seconds"]
             ours_speed = ours["audio_seconds"] / ours["cpu_seconds"]
@@ -246,7 +257,7 @@ def main() -> None:
             print(
                 row(
                     f"timeside-gql, one {args.long_hours:g} h file",
-                    measure("ours", [long_file], warmup),
+                    measure("ours", [long_file], warmup, keep=keep),
                 )
             )
 

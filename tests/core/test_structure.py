@@ -148,6 +148,22 @@ def test_known_meter_and_tempo(tmp_path, meter, bpm):
     assert (tree.track.key, tree.track.mode) == (2, 1)
 
 
+@pytest.mark.parametrize("bpm", [90.0, 100.0, 120.0])
+@pytest.mark.parametrize("meter", [3, 4])
+def test_tempo_and_structure_agree_over_eighth_note_hats(tmp_path, meter, bpm):
+    """Hi-hats between the beats are not beats: the tempo analyzer's octave check and the
+    structure's section tempo both judge half the period on the flux below BEAT_HZ (the
+    tempo analyzer read these pieces at twice their tempo on the full flux)."""
+    part = Part(24.0, bpm=bpm, meter=meter, key=2, timbre="flute", subdivision=2)
+    wav = tmp_path / "hats.wav"
+    sf.write(wav, pieces.render([part], sr=SR, seed=meter), SR, subtype="FLOAT")
+    tempo, structure = pipeline.run(wav, [("tempo", {}), ("audio_analysis", {})])
+    tree = audio_analysis({r.id: r for r in structure.results})
+    assert tempo.results[0].data[0] == pytest.approx(bpm, rel=0.01)
+    assert tree.track.tempo == pytest.approx(bpm, rel=0.01)
+    assert tree.track.time_signature == meter
+
+
 def test_silence_gives_one_section_and_no_beats(tmp_path):
     silent = tmp_path / "zeros.wav"
     sf.write(silent, np.zeros(3 * SR, np.float32), SR)

@@ -33,7 +33,7 @@ JOBS_QUEUE = "jobs"
 #: Webhook deliveries: short POSTs, kept apart so they never wait behind analyses in a queue.
 WEBHOOKS_QUEUE = "webhooks"
 
-#: The core's warm-up (numba compilation, lazy imports), paid once per process.
+#: The core's warm-up (numba compilation, lazy imports, allocator), paid once per process.
 warm_up_once = cache(warm_up)
 
 MIN_BACKOFF_MS = 1_000

@@ -33,8 +33,9 @@ class _SampleSums(Processor):
         if data.size:
             self.count += data.size
             self.total += float(np.sum(data, dtype=np.float64))
-            self.squares += float(np.dot(data.ravel(), data.ravel()))
-            self.peak = max(self.peak, float(np.max(np.abs(data))))
+            flat = data.reshape(-1)  # a view: decoded blocks are C-contiguous (decode._rechunk)
+            self.squares += float(np.dot(flat, flat))
+            self.peak = max(self.peak, float(np.max(data)), -float(np.min(data)))
 
 
 class Level(_SampleSums):

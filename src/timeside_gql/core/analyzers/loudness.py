@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numba
 import numpy as np
 import scipy.signal
 
@@ -53,6 +54,41 @@ def k_weighting(rate: float) -> np.ndarray:
     a0 = 1 + k / q + k * k
     highpass = [1.0, -2.0, 1.0, 1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0]
     return np.array([shelf, highpass])
+
+
+@numba.njit(cache=True, nogil=True)
+def k_weighted_power(
+    data: np.ndarray, sos: np.ndarray, state: np.ndarray, weights: np.ndarray, power: np.ndarray
+) -> None:
+    """Add ``weights[c] * k(data[c, i]) ** 2`` over channels to ``power[i]``, where ``k`` is
+    the cascade of ``sos``'s two biquads, in float64 and in the form ``scipy.signal.sosfilt``
+    uses (direct form II transposed; the same values to the last bit), ``state`` (channels,
+    4) carried from block to block.
+
+    float64 because the 38 Hz high-pass pole sits 0.005 from the unit circle at 48 kHz,
+    where float32 state drifts by up to 0.04 LU on long files. One loop instead of sosfilt,
+    a float64 copy, its output and the squares: 3x fewer passes over memory, and channels
+    run in pairs, two independent recursions per iteration (a biquad waits on its previous
+    output). A last unpaired channel runs with itself, its twin weighted 0."""
+    b0, b1, b2, a1, a2 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    c0, c1, c2, d1, d2 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    channels = data.shape[0]
+    for first in range(0, channels, 2):
+        second = min(first + 1, channels - 1)
+        w, v = weights[first], weights[second] if second != first else 0.0
+        s0, s1, u0, u1 = state[first, 0], state[first, 1], state[first, 2], state[first, 3]
+        t0, t1, r0, r1 = state[second, 0], state[second, 1], state[second, 2], state[second, 3]
+        for i in range(data.shape[1]):
+            x, y = np.float64(data[first, i]), np.float64(data[second, i])
+            shelf_x, shelf_y = b0 * x + s0, b0 * y + t0
+            s0, t0 = b1 * x - a1 * shelf_x + s1, b1 * y - a1 * shelf_y + t1
+            s1, t1 = b2 * x - a2 * shelf_x, b2 * y - a2 * shelf_y
+            out_x, out_y = c0 * shelf_x + u0, c0 * shelf_y + r0
+            u0, r0 = c1 * shelf_x - d1 * out_x + u1, c1 * shelf_y - d1 * out_y + r1
+            u1, r1 = c2 * shelf_x - d2 * out_x, c2 * shelf_y - d2 * out_y
+            power[i] += w * out_x * out_x + v * out_y * out_y
+        state[second, 0], state[second, 1], state[second, 2], state[second, 3] = t0, t1, r0, r1
+        state[first, 0], state[first, 1], state[first, 2], state[first, 3] = s0, s1, u0, u1
 
 
 def channel_weights(channels: int) -> np.ndarray:
@@ -112,7 +148,6 @@ class TruePeak:
         valid = (index >= 0) & (index < kernel.size)
         # weights[k, j]: contribution of x[n + j] to the value at n + offsets[k] / 4
         self.weights = np.where(valid, kernel[np.clip(index, 0, kernel.size - 1)], 0.0)
-        self.taps = taps
         self.tail: np.ndarray | None = None
         self.peak = 0.0
 
@@ -124,18 +159,30 @@ class TruePeak:
         if eod:
             x = np.concatenate([x, np.zeros((x.shape[0], _TP_HALF), x.dtype)], axis=1)
         self.tail = x[:, -2 * _TP_HALF :]
-        magnitude = np.abs(x)
         if data.size:
-            self.peak = max(self.peak, float(magnitude.max()))
-        centre = magnitude[:, _TP_HALF : x.shape[1] - _TP_HALF]
-        before = magnitude[:, _TP_HALF - 1 : x.shape[1] - _TP_HALF - 1]
-        after = magnitude[:, _TP_HALF + 1 : x.shape[1] - _TP_HALF + 1]
-        local_max = (centre >= before) & (centre >= after) & (centre >= _TP_MARGIN * self.peak)
-        channel, position = np.nonzero(local_max)
-        if position.size:
-            windows = x[channel[:, None], position[:, None] + _TP_HALF + self.taps[None, :]]
-            values = np.abs(windows @ self.weights.T)
-            self.peak = max(self.peak, float(values.max()))
+            self.peak = max(self.peak, float(np.max(data)), -float(np.min(data)))
+        floor = _TP_MARGIN * self.peak
+        self.peak = max(self.peak, interpolated_peak(x, self.weights, floor))
+
+
+@numba.njit(cache=True, nogil=True)
+def interpolated_peak(x: np.ndarray, weights: np.ndarray, floor: float) -> float:
+    """The largest |interpolated value| (float64) around the local maxima of |x| that reach
+    ``floor``; ``x`` (channels, n) carries ``weights.shape[1] // 2`` samples of context on
+    each side. One pass, where numpy needed |x|, three comparisons, a gather and a product."""
+    half = weights.shape[1] // 2
+    best = 0.0
+    for channel in range(x.shape[0]):
+        for i in range(half, x.shape[1] - half):
+            level = abs(x[channel, i])
+            if level < floor or level < abs(x[channel, i - 1]) or level < abs(x[channel, i + 1]):
+                continue
+            for k in range(weights.shape[0]):
+                value = 0.0
+                for j in range(weights.shape[1]):
+                    value += weights[k, j] * x[channel, i - half + j]
+                best = max(best, abs(value))
+    return best
 
 
 class LoudnessITU(Processor):
@@ -159,7 +206,7 @@ class LoudnessITU(Processor):
     def __init__(self, params: dict[str, Any] | None = None) -> None:
         super().__init__(params)
         self.sos: np.ndarray | None = None
-        self.zi: np.ndarray | None = None
+        self.state = np.zeros(0)
         self.quarter = 0
         self.pending = np.zeros(0)
         self.quarters: list[np.ndarray] = []
@@ -172,17 +219,13 @@ class LoudnessITU(Processor):
         data = ctx.get(self._signal).data
         if self.sos is None:
             self.sos = k_weighting(ctx.samplerate)
-            self.zi = np.zeros((self.sos.shape[0], ctx.channels, 2))
+            self.state = np.zeros((ctx.channels, 4))
             self.quarter = round(0.1 * ctx.samplerate)
             self.weights = channel_weights(ctx.channels)
             self.pending = np.zeros(0)
-        # float64: the 38 Hz high-pass pole sits 0.005 from the unit circle at 48 kHz, where
-        # float32 state drifts by up to 0.04 LU on long files
-        filtered, self.zi = scipy.signal.sosfilt(
-            self.sos, data.astype(np.float64), axis=1, zi=self.zi
-        )
-        power = self.weights @ np.square(filtered)
-        power = np.concatenate([self.pending, power])
+        power = np.zeros(self.pending.size + data.shape[1])
+        power[: self.pending.size] = self.pending
+        k_weighted_power(data, self.sos, self.state, self.weights, power[self.pending.size :])
         whole = power.size // self.quarter * self.quarter
         if whole:
             self.quarters.append(power[:whole].reshape(-1, self.quarter).mean(axis=1))

@@ -5,15 +5,25 @@ confidence (1 - the cumulative mean normalised difference at the chosen lag), wh
 ``librosa.yin`` does not return. ``librosa.pyin`` was offered until version 2.0 and
 removed: on synthetic tones it read 1760 Hz sawtooths an octave low, voiced 92 % of
 white-noise frames and ran 30x slower.
+
+Since 2.1 a frame is exactly the integration window plus the longest lag (the fmin
+period and 2 samples) instead of twice the window, so every sample of it is read
+(librosa's ``frame_length // 2`` window leaves a quarter of a 2048 frame unread): the
+default 1600 keeps the 2.0 window (1046 samples, 1.9 periods at 40 Hz) in 1.9x fewer FFT
+points. A shorter window (1152, 598 samples) saved 7 ms per minute of audio more but put
+a 1760 Hz sawtooth 5.9 cents off and voiced a 41 Hz sine in noise at 17 dB SNR on 81 %
+of its frames instead of 97 %.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import librosa
+import numba
 import numpy as np
 import scipy.fft
 
@@ -30,6 +40,12 @@ from timeside_gql.core.params import schema
 from timeside_gql.core.processor import Done, Output, OutputSpec, Processor
 
 OCTAVE_DIP = 0.5
+LAG_MARGIN = 2  # lags past the fmin period, so a tone at fmin has a dip with a right neighbour
+
+
+def lag_range(sr: float, fmin: float, fmax: float) -> tuple[int, int]:
+    """(shortest, longest) lag searched, in samples."""
+    return max(int(np.floor(sr / fmax)), 2), math.ceil(sr / fmin) + LAG_MARGIN
 
 
 def yin(
@@ -45,63 +61,98 @@ def yin(
     """(f0 in Hz, 0 when unvoiced; confidence 0..1) for each frame of ``segment``.
 
     Frames start every ``hop`` samples of ``segment`` (no padding); they are rows so that
-    every FFT and scan runs along contiguous memory.
+    every FFT runs along contiguous memory. The window is the frame minus the longest
+    lag; one FFT size of the frame suffices for the cross-correlation, since no index
+    ``j + lag`` reaches past the frame.
     """
     frames = librosa.util.frame(segment, frame_length=length, hop_length=hop).T
-    window = length // 2
-    max_lag = min(int(np.ceil(sr / fmin)), length - window - 1)
-    min_lag = max(int(np.floor(sr / fmax)), 2)
+    min_lag, max_lag = lag_range(sr, fmin, fmax)
+    window = length - max_lag
     x = np.asarray(frames, np.float32)
-    size = scipy.fft.next_fast_len(length + window, real=True)
+    size = scipy.fft.next_fast_len(length, real=True)
     spectrum = scipy.fft.rfft(x, size, axis=1)
-    head = scipy.fft.rfft(x[:, :window], size, axis=1)
-    acf = scipy.fft.irfft(spectrum * np.conj(head), size, axis=1)[:, : max_lag + 1]
-    # energy[t, lag] = sum of squares of segment[t * hop + lag : t * hop + lag + window]
-    cumsq = np.concatenate([[0.0], np.cumsum(np.square(segment, dtype=np.float64))])
-    lags = np.arange(max_lag + 1)
-    starts = np.arange(x.shape[0])[:, None] * hop + lags
-    energy = (cumsq[starts + window] - cumsq[starts]).astype(np.float32)
-    diff = np.maximum(energy[:, :1] + energy - 2 * acf, 0.0)
-    running = np.cumsum(diff[:, 1:], axis=1)
-    cmnd = np.ones_like(diff)
-    np.divide(diff[:, 1:] * lags[1:], running, out=cmnd[:, 1:], where=running > 1e-12)
-    search = cmnd[:, min_lag : max_lag + 1]
-    is_min = np.zeros_like(search, dtype=bool)
-    is_min[:, 1:-1] = (search[:, 1:-1] <= search[:, :-2]) & (search[:, 1:-1] <= search[:, 2:])
-    candidates = is_min & (search < threshold)
-    voiced = candidates.any(axis=1)
-    best = np.where(voiced, np.argmax(candidates, axis=1), np.argmin(search, axis=1))
-    rows = np.arange(search.shape[0])
-    best = _octave_up(search, best, rows, min_lag)
-    lag = (best + min_lag).astype(np.float64)
-    # parabolic refinement around the chosen lag
-    inner = (best > 0) & (best < search.shape[1] - 1)
-    b = np.clip(best, 1, search.shape[1] - 2)
-    left, mid, right = search[rows, b - 1], search[rows, b], search[rows, b + 1]
-    denom = left - 2 * mid + right
-    shift = np.divide(left - right, 2 * denom, out=np.zeros_like(denom), where=denom > 1e-12)
-    lag += np.where(inner, np.clip(shift, -1, 1), 0.0)
-    confidence = np.clip(1.0 - search[rows, best], 0.0, 1.0)
-    silent = energy[:, 0] <= 1e-10 * window
-    f0 = np.where(voiced & ~silent, sr / lag, 0.0)
-    return f0, np.where(silent, 0.0, confidence)
+    spectrum *= np.conj(scipy.fft.rfft(x[:, :window], size, axis=1))
+    acf = scipy.fft.irfft(spectrum, size, axis=1)
+    f0 = np.empty(x.shape[0])
+    confidence = np.empty(x.shape[0])
+    _pick(acf, segment, hop, window, min_lag, max_lag, threshold, sr, f0, confidence)
+    return f0, confidence
 
 
-def _octave_up(search: np.ndarray, best: np.ndarray, rows: np.ndarray, min_lag: int) -> np.ndarray:
+@numba.njit(cache=True, nogil=True)
+def _pick(
+    acf: np.ndarray,
+    segment: np.ndarray,
+    hop: int,
+    window: int,
+    min_lag: int,
+    max_lag: int,
+    threshold: float,
+    sr: float,
+    f0: np.ndarray,
+    confidence: np.ndarray,
+) -> None:
+    """YIN steps 2 to 5 per frame, in one pass over the lags and without (frames, lags)
+    temporaries (in numpy they cost twice the FFTs): the difference function from the
+    cross-correlation and the windows' energies (differences of the segment's cumulative
+    sum of squares, float64), its cumulative mean normalisation, the first dip below
+    ``threshold`` (else the global minimum, unvoiced), the octave check and a parabolic
+    refinement of the lag."""
+    cumsq = np.empty(segment.size + 1)
+    cumsq[0] = 0.0
+    for i in range(segment.size):
+        cumsq[i + 1] = cumsq[i] + np.float64(segment[i]) ** 2
+    count = max_lag - min_lag + 1
+    cmnd = np.empty(max_lag + 1)
+    for row in range(acf.shape[0]):
+        start = row * hop
+        e0 = cumsq[start + window] - cumsq[start]
+        running = 0.0
+        for lag in range(1, max_lag + 1):
+            energy = cumsq[start + lag + window] - cumsq[start + lag]
+            d = max(e0 + energy - 2.0 * acf[row, lag], 0.0)
+            running += d
+            cmnd[lag] = d * lag / running if running > 1e-12 else 1.0
+        search = cmnd[min_lag:]
+        best = -1
+        for i in range(1, count - 1):
+            if search[i] < threshold and search[i] <= search[i - 1] and search[i] <= search[i + 1]:
+                best = i
+                break
+        voiced = best >= 0
+        if not voiced:
+            best = int(np.argmin(search))
+        best = _octave_up(search, best, min_lag)
+        period = float(best + min_lag)
+        if 0 < best < count - 1:
+            left, mid, right = search[best - 1], search[best], search[best + 1]
+            denom = left - 2.0 * mid + right
+            if denom > 1e-12:
+                period += min(max((left - right) / (2.0 * denom), -1.0), 1.0)
+        silent = e0 <= 1e-10 * window
+        confidence[row] = 0.0 if silent else min(max(1.0 - search[best], 0.0), 1.0)
+        f0[row] = sr / period if voiced and not silent else 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _octave_up(search: np.ndarray, best: int, min_lag: int) -> int:
     """Half the chosen lag where the aperiodicity there dips below OCTAVE_DIP: a period
     of 12.5 samples (1760 Hz at 22050 Hz) falls between lags, so its dip (0.22 for a
     sawtooth) misses the threshold and the exact-looking dip at 25 won. A tone whose
     period really is the chosen lag is anti-correlated at half of it (> 1)."""
-    half = np.round((best + min_lag) / 2).astype(int) - min_lag
-    ok = half >= 1
-    h = np.clip(half, 1, search.shape[1] - 2)
-    around = np.stack([search[rows, h - 1], search[rows, h], search[rows, h + 1]], axis=1)
-    dip = h - 1 + np.argmin(around, axis=1)
-    inner = (dip > 0) & (dip < search.shape[1] - 1)
-    d = np.clip(dip, 1, search.shape[1] - 2)
-    is_min = (search[rows, d] <= search[rows, d - 1]) & (search[rows, d] <= search[rows, d + 1])
-    octave = ok & inner & is_min & (search[rows, d] < OCTAVE_DIP)
-    return np.where(octave, dip, best)
+    half = int(np.rint((best + min_lag) / 2)) - min_lag
+    if half < 1:
+        return best
+    h = min(half, search.size - 2)
+    dip = h - 1
+    if search[h] < search[dip]:
+        dip = h
+    if search[h + 1] < search[dip]:
+        dip = h + 1
+    if not 0 < dip < search.size - 1:
+        return best
+    low = search[dip] <= search[dip - 1] and search[dip] <= search[dip + 1]
+    return dip if low and search[dip] < OCTAVE_DIP else best
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +169,7 @@ class PitchParams:
 class Pitch(Processor[PitchParams]):
     pid = "pitch"
     name = "Pitch"
-    version = "2.0"
+    version = "2.1"
     description = (
         "Fundamental frequency (Hz, 0 when unvoiced, 40 Hz and up by default) and voicing "
         "confidence, YIN with a half-period octave check."
@@ -127,7 +178,13 @@ class Pitch(Processor[PitchParams]):
         {
             "method": enum("yin", ("yin",), "the only method since 2.0 (pyin was removed)"),
             "rate": RATE,
-            "frame_length": integer(2048, 128, 16384, "analysis frame (samples)"),
+            "frame_length": integer(
+                1600,
+                128,
+                16384,
+                "analysis frame (samples): the longest lag (fmin period + 2) plus the "
+                "integration window, which must be at least as long",
+            ),
             "hop_length": HOP_LENGTH,
             "fmin": number(40.0, 20.0, 2000.0, "lowest f0 (Hz)"),
             "fmax": number(2093.0, 50.0, 8000.0, "highest f0 (Hz)"),
@@ -144,8 +201,13 @@ class Pitch(Processor[PitchParams]):
         p = self.params
         if p.fmin >= p.fmax or p.fmax >= p.rate / 2:
             raise ValueError("pitch: need fmin < fmax < rate / 2")
-        if p.rate / p.fmin >= p.frame_length // 2:
-            raise ValueError("pitch: frame_length too short for fmin (needs 2 periods)")
+        min_lag, max_lag = lag_range(p.rate, p.fmin, p.fmax)
+        if p.frame_length < 2 * max_lag:
+            raise ValueError(
+                f"pitch: frame_length too short for fmin (needs 2 periods: {2 * max_lag})"
+            )
+        if max_lag - min_lag < 2:
+            raise ValueError("pitch: fmin and fmax too close at this rate")
         self.frames = Frames(p.rate, p.frame_length, p.hop_length)
         self.f0 = FrameCollector()
         self.confidence = FrameCollector()

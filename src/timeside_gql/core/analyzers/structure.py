@@ -17,7 +17,8 @@ and chroma:
   confidence of a boundary is its Foote novelty (checkerboard kernel on the features'
   self-similarity) relative to the strongest. Each section gets its loudness, tempo, key,
   mode and time signature.
-* **beats**: the section's tempo (autocorrelation of the onset envelope,
+* **beats**: the section's tempo (autocorrelation of the onset envelope, octave check on
+  the flux below ``BEAT_HZ`` as in the tempo analyzer,
   :func:`~timeside_gql.core.analyzers.rhythm.global_tempo`) drives librosa's dynamic
   programming beat tracker, frame by frame, so the beats follow tempo changes;
 * **bars**: per section, the meter (3, 4, 5 or 7 beats) and phase whose beats stand out most
@@ -58,7 +59,7 @@ from timeside_gql.core.analyzers.common import (
     number,
     to_db,
 )
-from timeside_gql.core.analyzers.rhythm import global_tempo
+from timeside_gql.core.analyzers.rhythm import BEAT_HZ, global_tempo
 from timeside_gql.core.analyzers.tonal import estimate_key
 from timeside_gql.core.context import (
     Chroma,
@@ -111,6 +112,7 @@ class Frames:
     rate: float  # frames per second
     envelope: np.ndarray  # onset strength (T,)
     bass: np.ndarray  # onset strength below BASS_HZ (T,)
+    beat: np.ndarray  # onset strength below rhythm.BEAT_HZ (T,): the tempo's octave check
     chroma: np.ndarray  # (12, T), max 1 per frame
     timbre: np.ndarray  # (N_MFCC, T), dB
     loudness: np.ndarray  # (T,), dBFS
@@ -144,11 +146,14 @@ class FrameFeatures(Processor[FP]):
         self.spectrum = Spectrum(p.rate, p.n_fft, p.hop_length)
         self.mel = MelPower(p.rate, p.n_fft, p.hop_length, p.n_mels)
         self.parts = {
-            name: FrameCollector() for name in ("envelope", "bass", "chroma", "timbre", "power")
+            name: FrameCollector()
+            for name in ("envelope", "bass", "beat", "chroma", "timbre", "power")
         }
         centres = librosa.mel_frequencies(p.n_mels + 2, fmax=p.rate / 2)[1:-1]
-        self.bass_bands = max(int(np.sum(centres < BASS_HZ)), 1)
-        self.previous_bass: np.ndarray | None = None
+        self.band_flux = {
+            "bass": _BandFlux(max(int(np.sum(centres < BASS_HZ)), 1)),
+            "beat": _BandFlux(max(int(np.sum(centres < BEAT_HZ)), 1)),
+        }
 
     def needs(self) -> tuple[Need, ...]:
         return (self.spectrum, OnsetStrength(self.mel), Chroma(self.spectrum), LogMel(self.mel))
@@ -166,19 +171,11 @@ class FrameFeatures(Processor[FP]):
         floored = np.maximum(log_mel, log_mel.max(axis=0, keepdims=True) - _TOP_DB)
         timbre = scipy.fft.dct(floored, type=2, norm="ortho", axis=0)[:N_MFCC]
         self.parts["envelope"].add(ctx.get(OnsetStrength(self.mel)).data)
-        self.parts["bass"].add(self._bass_flux(log_mel[: self.bass_bands]))
+        for name, flux in self.band_flux.items():
+            self.parts[name].add(flux(log_mel))
         self.parts["chroma"].add(ctx.get(Chroma(self.spectrum)).data)
         self.parts["timbre"].add(timbre / np.sqrt(self.mel.n_mels))
         self.parts["power"].add(_frame_power(magnitude, self.mel.n_fft))
-
-    def _bass_flux(self, bass: np.ndarray) -> np.ndarray:
-        """Spectral flux of the bass bands, carried across blocks like the onset envelope."""
-        if not bass.shape[1]:
-            return np.zeros(0, np.float32)
-        first = bass[:, :1] if self.previous_bass is None else self.previous_bass
-        self.previous_bass = bass[:, -1:]
-        reference = np.concatenate([first, bass[:, :-1]], axis=1)
-        return np.maximum(bass - reference, 0.0).mean(axis=0)
 
     def frames(self) -> Frames:
         """The collected features; the envelope delayed by half a window as librosa does
@@ -189,10 +186,29 @@ class FrameFeatures(Processor[FP]):
             rate=p.rate / p.hop_length,
             envelope=_delayed(self.parts["envelope"].frames(), shift),
             bass=_delayed(self.parts["bass"].frames(), shift),
+            beat=_delayed(self.parts["beat"].frames(), shift),
             chroma=self.parts["chroma"].frames((0, 12)).T.astype(np.float64),
             timbre=self.parts["timbre"].frames((0, N_MFCC)).T.astype(np.float64),
             loudness=to_db(self.parts["power"].frames().astype(np.float64)),
         )
+
+
+class _BandFlux:
+    """Spectral flux of the lowest ``bands`` mel bands, carried across blocks like the
+    onset envelope."""
+
+    def __init__(self, bands: int) -> None:
+        self.bands = bands
+        self.previous: np.ndarray | None = None
+
+    def __call__(self, log_mel: np.ndarray) -> np.ndarray:
+        low = log_mel[: self.bands]
+        if not low.shape[1]:
+            return np.zeros(0, np.float32)
+        first = low[:, :1] if self.previous is None else self.previous
+        self.previous = low[:, -1:]
+        reference = np.concatenate([first, low[:, :-1]], axis=1)
+        return np.maximum(low - reference, 0.0).mean(axis=0)
 
 
 def _delayed(x: np.ndarray, shift: int) -> np.ndarray:
@@ -410,7 +426,7 @@ class StructureParams(MelParams):
 class StructureAnalysis(FrameFeatures[StructureParams]):
     pid = "audio_analysis"
     name = "Audio analysis (structure)"
-    version = "1.0"
+    version = "1.1"
     description = (
         "Spotify-style structure: sections (Laplacian segmentation) with loudness, tempo, "
         "key, mode and time signature; bars, beats, tatums; onset-delimited segments with "
@@ -558,7 +574,10 @@ class StructureAnalysis(FrameFeatures[StructureParams]):
         start_bpm = self.params.start_bpm
         bpm = np.array(
             [
-                (global_tempo(env[a:b], rate, start_bpm=start_bpm, halve=False)[0] or start_bpm)
+                (
+                    global_tempo(env[a:b], rate, start_bpm=start_bpm, evidence=frames.beat[a:b])[0]
+                    or start_bpm
+                )
                 if b - a > 1
                 else start_bpm
                 for a, b in sections
