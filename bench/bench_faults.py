@@ -63,7 +63,7 @@ def worker_kill(stack: Stack, url: str, seconds: float) -> tuple[float, float]:
     workers = stack.live.ready(stack.live.spawn_workers(2))
     run(url, factories.token(stack.engine, world.owner_id), world.task_id)
     stack.until_computing(world.task_id)
-    victim = stack.computing_worker(workers)
+    victim = stack.writer(workers, stack.work_folders())
     stack.live.kill(victim)
     killed = time.monotonic()
     claimed = until(lambda: stack.jobs(world.task_id)[0].attempts == 2)
