@@ -1,4 +1,5 @@
-"""Recovery from faults, measured with real processes (docs/operations.md, "Faults: measured").
+"""Recovery from faults, measured with real processes (docs/operations.md, "Faults: measured
+recovery").
 
 A PostgreSQL and a Redis of this script's own on free ports (``tests/servers.py``), a real
 ``timeside-gql serve`` and ``timeside-gql worker`` processes (``tests/jobs/live.py``), faults

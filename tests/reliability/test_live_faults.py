@@ -125,7 +125,7 @@ def test_a_task_survives_a_redis_restart_that_lost_its_messages(stack: Stack):
 
 
 def test_a_job_of_a_killed_worker_is_run_again_by_another_and_its_files_swept(stack: Stack):
-    world = stack.world(seconds=60.0, pids=SLOW, amplitudes=(0.5,))
+    world = stack.world(seconds=30.0, pids=SLOW, amplitudes=(0.5,))
     url, workers = stack.start(workers=2)
     token = factories.token(stack.engine, world.owner_id)
     run(url, token, world.task_id)
