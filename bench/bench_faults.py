@@ -1,4 +1,5 @@
-"""Recovery from faults, measured with real processes (docs/operations.md, "Faults: measured").
+"""Recovery from faults, measured with real processes (docs/operations.md, "Faults: measured
+recovery").
 
 A PostgreSQL and a Redis of this script's own on free ports (``tests/servers.py``), a real
 ``timeside-gql serve`` and ``timeside-gql worker`` processes (``tests/jobs/live.py``), faults
@@ -63,7 +64,7 @@ def worker_kill(stack: Stack, url: str, seconds: float) -> tuple[float, float]:
     workers = stack.live.ready(stack.live.spawn_workers(2))
     run(url, factories.token(stack.engine, world.owner_id), world.task_id)
     stack.until_computing(world.task_id)
-    victim = stack.computing_worker(workers)
+    victim = stack.writer(workers, stack.work_folders())
     stack.live.kill(victim)
     killed = time.monotonic()
     claimed = until(lambda: stack.jobs(world.task_id)[0].attempts == 2)

@@ -9,6 +9,7 @@ import re
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ CANCEL = "mutation($id: UUID!) { cancelTask(id: $id) { __typename ... on Task { 
 #: A preset computing about 0.1 s per second of audio here: 60 s of audio, a job killed or
 #: cancelled mid-way.
 SLOW = ("essentia_dissonance",)
-_WORK_OWNER = re.compile(r"^\.work-[^-]+\.(\d+)-")
+_OWNER = re.compile(r"^\.[a-z]+-[^-]+\.(\d+)-")
 
 
 @dataclass
@@ -58,7 +59,10 @@ class Stack:
         return url, self.live.ready(starting)
 
     def close(self) -> None:
-        self.live.stop()
+        """SIGKILL every process (what they leave is thrown away with the data dir)."""
+        for process in self.live.processes:
+            if process.poll() is None:
+                self.live.kill(process)
         self.engine.dispose()
 
     def world(self, **kwargs: Any) -> World:
@@ -98,11 +102,15 @@ class Stack:
     def until_done(self, task_id: uuid.UUID, timeout: float = 60) -> None:
         wait_until(lambda: self.task_status(task_id) == TaskStatus.DONE, "task", timeout)
 
-    def computing_worker(self, workers: list[subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
-        """The worker (leader process) whose process writes the one work folder."""
-        [work] = self.work_folders()
-        match = _WORK_OWNER.match(work.name)
-        assert match, work
+    @staticmethod
+    def writer(
+        workers: list[subprocess.Popen[bytes]], folders: Iterable[Path]
+    ) -> subprocess.Popen[bytes]:
+        """The worker (leader process) whose process writes the one temporary folder (named
+        ``.<kind>-<host>.<pid>-…``)."""
+        [folder] = folders
+        match = _OWNER.match(folder.name)
+        assert match, folder
         owner = int(match.group(1))
         [worker] = [w for w in workers if w.pid in {owner, _group(owner)}]
         return worker

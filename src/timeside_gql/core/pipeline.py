@@ -30,9 +30,9 @@ from timeside_gql.core.registry import get_processor
 from timeside_gql.core.results import AnalyzerResult
 
 #: Samples per decoded block (about 3 s at 22.05 kHz). Cancellation is checked between blocks,
-#: so a block's processing bounds how long a cancelled job keeps computing (under 0.3 s of
-#: CPU for the heaviest presets here; 4 times more with 1 << 18, which also took 1.5 to 1.9
-#: times the CPU time over 120 s of audio: smaller blocks stay in the caches).
+#: so a block's processing bounds how long a cancelled job keeps computing: 0.1 to 0.4 s
+#: measured with 1 << 16, over 1 s under load with 1 << 17 and 1 << 18 (docs/performance.md,
+#: "Decoded block size", for its cost in CPU time).
 PIPELINE_BLOCK_SIZE = 1 << 16
 _log = logging.getLogger(__name__)
 _DECODE_SHARE = 0.9  # progress fraction given to the streaming phase
