@@ -250,15 +250,19 @@ def test_cancel_frees_the_worker_within_a_second_and_a_repeated_run_claims_nothi
 def test_an_ingest_of_a_killed_worker_is_released_and_run_again(stack: Stack, tmp_path: Path):
     (tmp_path / "web").mkdir()
     with FakeWeb(tmp_path / "web").running() as web:
-        source = web.url("/drip/song.wav?delay=0.02&once=1")  # slow the first time only
-        with session_scope(stack.engine) as session:
+        source = web.url("/drip/song.wav?delay=0.02&once=1")  # 8 s the first time only
+        _, workers = stack.start(workers=2)
+        with session_scope(stack.engine) as session:  # once both workers are ready
             author = factories.user(session, "ada")
             item = Item(title="dripped", source_url=source, author_id=author.id)
             item.ingest_status = IngestStatus.PENDING  # no message: the reconciler sends one
             session.add(item)
-        _, workers = stack.start(workers=2)
         downloads = stack.data_dir / "media"
-        wait_until(lambda: bool(list(downloads.glob(".download-*"))), "a download", every=0.05)
+
+        def downloading() -> bool:  # the request arrived, the response drips
+            return bool(web.requests and list(downloads.glob(".download-*")))
+
+        wait_until(downloading, "a download", every=0.05)
         assert stack.get(Item, item.id).ingest_status == IngestStatus.RUNNING
         stack.live.kill(stack.writer(workers, downloads.glob(".download-*")))
         killed_at = time.monotonic()
