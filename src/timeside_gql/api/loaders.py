@@ -105,6 +105,15 @@ class Loaders:
         self._read = read
         self._viewer = viewer
         self._cache: dict[Hashable, Batch[Any, Any]] = {}
+        self._fields: dict[Hashable, Batch[Any, Any]] = {}
+
+    def relation(self, field: Hashable, batch: Callable[[Loaders], Batch[K, V]]) -> Batch[K, V]:
+        """``batch(self)``, kept under ``field`` (a relation field read once per object of a
+        page asks here rather than naming its loader again)."""
+        found = self._fields.get(field)
+        if found is None:
+            found = self._fields[field] = batch(self)
+        return found
 
     def _get(self, key: Hashable, load: Callable[[Session, list[Any]], list[Any]]) -> Batch:
         batch = self._cache.get(key)
