@@ -15,7 +15,6 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from contextlib import suppress
 from functools import lru_cache
 from typing import Any
 
@@ -83,19 +82,8 @@ def loads(data: str | bytes, *, max_nesting: int) -> Any:
     return json.loads(text, parse_constant=_no_constant)
 
 
-#: Encodes only finite numbers (ValueError otherwise), in C: the check of a JSON value.
-_STRICT = json.JSONEncoder(allow_nan=False, check_circular=False)
-
-
 def _finite(value: Any) -> Any:
-    """``value`` with non-finite floats as null: JSON has no NaN (browsers' parse fails).
-
-    A dict or list is first checked by the C encoder: most values hold no NaN and are
-    returned as they are (a nested read outputs 500 presets' parameters)."""
-    if isinstance(value, dict | list):
-        with suppress(ValueError, TypeError):  # TypeError: not plain JSON (numpy...)
-            _STRICT.encode(value)
-            return value
+    """``value`` with non-finite floats as null: JSON has no NaN (browsers' parse fails)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
