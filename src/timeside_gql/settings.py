@@ -25,7 +25,10 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; default sqlite:///<data_dir>/timeside.db."
     )
     db_pool_size: int = Field(
-        5, gt=0, description="Database connections each process keeps open (SQLAlchemy pool)."
+        5,
+        gt=0,
+        description="Database connections each process keeps open (SQLAlchemy pool), and the "
+        "API operations of a process that work with the database at once.",
     )
     db_max_overflow: int = Field(
         10, ge=0, description="Connections a process may open past the pool under load."

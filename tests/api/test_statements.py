@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.testclient import TestClient
 
 from tests.api.conftest import Api
 from tests.db import factories as f
 from timeside_gql.db import models as m
+from timeside_gql.db.engine import create_engine
+from timeside_gql.http.app import create_app
+from timeside_gql.settings import Settings
 
 QUERY = """
 query($first: Int!) {
@@ -143,3 +149,37 @@ def test_a_page_and_its_relations_are_one_read(api: Api, engine: Engine) -> None
         one = api(item, {"id": item_id}, as_="alice")["item"]
     assert len(committed) == 2
     assert len(one["results"]) == 2 and one["annotationTracks"][0]["annotations"]
+
+
+def test_concurrent_operations_share_the_pool_without_opening_more(
+    api: Api, engine: Engine, settings: Settings
+) -> None:
+    """As many operations work with the database at once as the pool keeps connections: the
+    others wait for one, instead of opening an overflow connection the pool closes on return
+    (a new PostgreSQL backend for one request in two under load)."""
+    seed(engine, 3, "d", api.ids["alice"])
+    small = create_engine(engine.url.render_as_string(hide_password=False), pool_size=2)
+    held: list[int] = [0, 0]  # now, most
+
+    def checkout(*_: object) -> None:
+        if threading.current_thread().name.startswith("AnyIO"):  # the API's, not the jobs'
+            held[0] += 1
+            held[1] = max(held)
+
+    def checkin(*_: object) -> None:
+        if threading.current_thread().name.startswith("AnyIO"):
+            held[0] -= 1
+
+    sa.event.listen(small, "checkout", checkout)
+    sa.event.listen(small, "checkin", checkin)
+    try:
+        with TestClient(create_app(settings, engine=small)) as client:  # one event loop
+            served = Api(client, api.tokens, api.ids)
+            with ThreadPoolExecutor(20) as pool:
+                answers = list(
+                    pool.map(lambda _: served(NESTED, {"first": 3}, as_="alice"), range(40))
+                )
+    finally:
+        small.dispose()
+    assert all(len(a["items"]["edges"]) == 3 for a in answers)
+    assert held[1] == 2
