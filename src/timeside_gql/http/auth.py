@@ -89,7 +89,7 @@ async def authenticate(
     signature = conn.query_params.get(SIGNATURE_PARAM) if signed else None
     try:
         if token is not None:
-            async with database_slot(sessions, settings.db_pool_timeout_s):
+            async with database_slot(sessions):
                 viewer = await to_thread.run_sync(_token_viewer, sessions, token)
         elif signature is not None:
             viewer = await to_thread.run_sync(_signed_viewer, settings, sessions, conn, signature)
