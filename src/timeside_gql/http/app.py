@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
@@ -242,8 +243,34 @@ def _limited_body(receive: Receive, limit: int, refusal: str) -> Receive:
     return counted
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Starlette:
-    """The application; it disposes of the engine at shutdown only when it created it."""
+def served_app() -> Starlette:
+    """The application of a ``serve`` process (uvicorn's factory): a process that lives long."""
+    return create_app(long_lived=True)
+
+
+#: The collector's thresholds in a serving process (Python's: 700, 10, 10).
+SERVING_GC_THRESHOLDS = (50_000, 10, 10)
+
+
+def settle_heap() -> None:
+    """Keep the collector off what startup made and off each request's garbage.
+
+    Startup (modules, the schema, the analysis libraries) leaves hundreds of thousands of
+    objects that live as long as the process: frozen, full collections no longer walk them
+    (they did every few requests, ~200 ms each). A nested read allocates some 100,000 objects
+    that die with the request: collected every 700 allocations, many survived into the older
+    generations first. Together: 86 to 56 ms of CPU per nested read of 50 items here.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*SERVING_GC_THRESHOLDS)
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, long_lived: bool = False
+) -> Starlette:
+    """The application; it disposes of the engine at shutdown only when it created it.
+    ``long_lived``: a serving process (:func:`settle_heap` once started)."""
     settings = settings or get_settings()
     owned = engine is None
     engine = engine or settings_engine(settings)
@@ -255,6 +282,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         with session_scope(engine) as session:
             sync_providers(session, all_providers())
         async with job_runtime(settings, engine):
+            if long_lived:
+                settle_heap()
             yield
         if owned:
             engine.dispose()
