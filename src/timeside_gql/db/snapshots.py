@@ -10,8 +10,8 @@ these, services write through rows of their own session.
 Rows are read from the driver's cursor (a Core execution, not the ORM's row loading) and
 decoded here, column by column, with SQLAlchemy's own result processors except for the two
 that dominated a page of 500 results: UUIDs stored as text (SQLite; PostgreSQL's driver makes
-them itself), parsed once per distinct value of a read, and UTC
-timestamps, converted by one C call each instead of a type decorator over a type processor.
+them itself), parsed once per distinct value of a read, and UTC timestamps, converted by one
+C call each instead of a type decorator over a type processor.
 """
 
 from __future__ import annotations

@@ -215,9 +215,8 @@ class FromRow:
         if fields is None:
             init = dataclasses.fields(cls)  # type: ignore[arg-type]
             names = tuple(f.name for f in init if f.init and not isinstance(f.default, _Relation))
-            fields = _FIELDS[cls] = names, lambda d: tuple(d[n] for n in names)
-            if len(names) > 1:
-                fields = _FIELDS[cls] = names, operator.itemgetter(*names)
+            # Every type has at least Entity's three fields: itemgetter gives a tuple.
+            fields = _FIELDS[cls] = names, operator.itemgetter(*names)
         names, values = fields
         # Loaded columns sit in the instance's __dict__: reading them there skips SQLAlchemy's
         # attribute machinery, and filling the object's own skips the dataclass __init__ (its
