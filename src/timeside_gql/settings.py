@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(
         10,
         gt=0,
-        description="Seconds a request waits for a free connection before it is answered busy.",
+        description="Seconds a request waits for a free pooled connection before it is answered "
+        "busy (API operations first wait for one of the pool's slots, within the request "
+        "timeout).",
     )
     redis_url: str | None = Field(
         None, description="Redis URL for the broker and events; unset runs jobs in-process."
