@@ -25,7 +25,10 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; default sqlite:///<data_dir>/timeside.db."
     )
     db_pool_size: int = Field(
-        5, gt=0, description="Database connections each process keeps open (SQLAlchemy pool)."
+        5,
+        gt=0,
+        description="Database connections each process keeps open (SQLAlchemy pool), and the "
+        "API operations of a process that work with the database at once.",
     )
     db_max_overflow: int = Field(
         10, ge=0, description="Connections a process may open past the pool under load."
@@ -33,7 +36,9 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(
         10,
         gt=0,
-        description="Seconds a request waits for a free connection before it is answered busy.",
+        description="Seconds a request waits for a free pooled connection before it is answered "
+        "busy (API operations first wait for one of the pool's slots, within the request "
+        "timeout).",
     )
     redis_url: str | None = Field(
         None, description="Redis URL for the broker and events; unset runs jobs in-process."

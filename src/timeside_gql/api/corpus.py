@@ -57,30 +57,36 @@ class CorpusQueries:
     @read
     async def annotations(
         self,
+        info: strawberry.Info,
         first: int | None = None,
         after: str | None = None,
         filter: AnnotationFilter | None = None,
     ) -> Connection[Annotation]:
-        return await _list(m.Annotation, filter.where() if filter else [], first, after)
+        return await _list(m.Annotation, filter.where() if filter else [], first, after, info)
 
     @read
-    async def analysis(self, id: UUID) -> Analysis | None:
-        return await _lookup(m.Analysis, id)
+    async def analysis(self, id: UUID, info: strawberry.Info) -> Analysis | None:
+        return await _lookup(m.Analysis, id, info)
 
     @read
     async def analyses(
-        self, first: int | None = None, after: str | None = None, preset: UUID | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        preset: UUID | None = None,
     ) -> Connection[Analysis]:
         where = [m.Analysis.preset_id == preset] if preset is not None else []
-        return await _list(m.Analysis, where, first, after)
+        return await _list(m.Analysis, where, first, after, info)
 
     @read
-    async def analysis_track(self, id: UUID) -> AnalysisTrack | None:
-        return await _lookup(m.AnalysisTrack, id)
+    async def analysis_track(self, id: UUID, info: strawberry.Info) -> AnalysisTrack | None:
+        return await _lookup(m.AnalysisTrack, id, info)
 
     @read
     async def analysis_tracks(
         self,
+        info: strawberry.Info,
         first: int | None = None,
         after: str | None = None,
         item: UUID | None = None,
@@ -89,4 +95,4 @@ class CorpusQueries:
         where: list[Any] = [m.AnalysisTrack.item_id == item] if item is not None else []
         if analysis is not None:
             where.append(m.AnalysisTrack.analysis_id == analysis)
-        return await _list(m.AnalysisTrack, where, first, after)
+        return await _list(m.AnalysisTrack, where, first, after, info)

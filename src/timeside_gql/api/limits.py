@@ -15,6 +15,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -133,7 +134,7 @@ class InputLimits(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         limit = self.settings.max_nesting
-        if context.query and nesting(context.query, skipped=_GRAPHQL_SKIPPED) > limit:
+        if context.query and _document_nesting(context.query) > limit:
             self.refusal = f"the document is nested deeper than {limit} levels"
             context.graphql_document = _UNPARSED  # graphql-core's parser recurses per level
         yield
@@ -149,10 +150,12 @@ class InputLimits(SchemaExtension):
 
     def _check(self, document: DocumentNode, variables: dict[str, Any]) -> str | None:
         limit = self.settings.max_nesting
-        if spread_depth(document) > limit:
+        depth, arguments = _shape_of(document)
+        if depth > limit:
             return f"the document's fragments are nested deeper than {limit} levels"
-        for name, value in _arguments(document, variables):
-            if refusal := self._bounded(name, value):
+        for node in arguments:
+            value = value_from_ast_untyped(node.value, variables)
+            if refusal := self._bounded(node.name.value, value):
                 return refusal
         return None
 
@@ -176,16 +179,49 @@ class InputLimits(SchemaExtension):
         return None
 
 
-def _arguments(document: DocumentNode, variables: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Every argument of the document with its value, variables substituted."""
-    found: list[tuple[str, Any]] = []
+#: Documents whose measures are kept (clients send a handful of texts over and over: the
+#: parsed documents are cached, api/documents.py), and the longest text whose nesting is kept
+#: (a refused 16 MiB body is measured, not kept).
+DOCUMENTS_MEASURED = 256
+LONGEST_MEASURED = 64 << 10
+
+_nesting_kept = lru_cache(maxsize=DOCUMENTS_MEASURED)(
+    lambda text: nesting(text, skipped=_GRAPHQL_SKIPPED)
+)
+
+
+def _document_nesting(text: str) -> int:
+    if len(text) > LONGEST_MEASURED:
+        return nesting(text, skipped=_GRAPHQL_SKIPPED)
+    return int(_nesting_kept(text))
+
+
+#: id -> (document, fragment depth, argument nodes); the document is kept so its id is not
+#: reused while the entry lives.
+_SHAPES: dict[int, tuple[DocumentNode, int, tuple[ArgumentNode, ...]]] = {}
+
+
+def _shape_of(document: DocumentNode) -> tuple[int, tuple[ArgumentNode, ...]]:
+    """The fragment depth and the argument nodes of ``document``, measured once per document
+    (a visit of the whole document per request cost more than resolving a small query)."""
+    kept = _SHAPES.get(id(document))
+    if kept is None:
+        if len(_SHAPES) >= DOCUMENTS_MEASURED:
+            _SHAPES.clear()
+        kept = _SHAPES[id(document)] = (document, spread_depth(document), _arguments(document))
+    return kept[1], kept[2]
+
+
+def _arguments(document: DocumentNode) -> tuple[ArgumentNode, ...]:
+    """Every argument node of the document (values are read per request: variables)."""
+    found: list[ArgumentNode] = []
 
     class Arguments(Visitor):
         def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
-            found.append((node.name.value, value_from_ast_untyped(node.value, variables)))
+            found.append(node)
 
     visit(document, Arguments())
-    return found
+    return tuple(found)
 
 
 def spread_depth(document: DocumentNode) -> int:

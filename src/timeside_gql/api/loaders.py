@@ -25,7 +25,7 @@ from strawberry.dataloader import DataLoader
 
 from timeside_gql.db import models as m
 from timeside_gql.db.selections import descendants
-from timeside_gql.db.snapshots import columns, keyed_snapshots, snapshot, snapshots
+from timeside_gql.db.snapshots import columns, keyed_snapshots, rows, snapshot, snapshots
 from timeside_gql.db.visibility import Viewer, visible
 
 Row = TypeVar("Row", bound=m.Entity)
@@ -105,6 +105,15 @@ class Loaders:
         self._read = read
         self._viewer = viewer
         self._cache: dict[Hashable, Batch[Any, Any]] = {}
+        self._fields: dict[Hashable, Batch[Any, Any]] = {}
+
+    def relation(self, field: Hashable, batch: Callable[[Loaders], Batch[K, V]]) -> Batch[K, V]:
+        """``batch(self)``, kept under ``field`` (a relation field read once per object of a
+        page asks here rather than naming its loader again)."""
+        found = self._fields.get(field)
+        if found is None:
+            found = self._fields[field] = batch(self)
+        return found
 
     def _get(self, key: Hashable, load: Callable[[Session, list[Any]], list[Any]]) -> Batch:
         batch = self._cache.get(key)
@@ -115,9 +124,9 @@ class Loaders:
     def loaded(self, session: Session, values: list[Any]) -> None:
         """Record rows read (in the worker thread): they answer lookups by id, and results
         and analyses bring their presets and processors along (one SELECT for all)."""
-        rows = [row for value in values for row in (value if isinstance(value, list) else [value])]
+        flat = [row for value in values for row in (value if isinstance(value, list) else [value])]
         by_model: dict[type[Any], dict[Any, Any]] = {}
-        for row in rows:
+        for row in flat:
             if isinstance(row, m.Entity):
                 model = type(row)
                 if model not in by_model:
@@ -126,7 +135,7 @@ class Loaders:
         presets = self.by_id(m.Preset).found
         wanted = {
             row.preset_id
-            for row in rows
+            for row in flat
             if isinstance(row, m.Result | m.Analysis) and row.preset_id not in presets
         }
         if wanted:
@@ -137,7 +146,7 @@ class Loaders:
                 .where(col(m.Preset.id).in_(wanted))
             )
             split = len(columns(m.Preset))
-            for row in session.execute(stmt):
+            for row in rows(session, stmt):
                 preset = snapshot(m.Preset, row[:split])
                 processor = snapshot(m.Processor, row[split:])
                 presets[preset.id] = preset

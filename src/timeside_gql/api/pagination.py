@@ -54,11 +54,23 @@ class Connection(Generic[Node]):
         return [edge.node for edge in self.edges]
 
 
-def _page(session: Session, stmt: Any, model: type[Row], scope: OperationScope) -> list[Row]:
-    """The rows of a page, recorded in the loaders (they answer lookups by id)."""
+#: What a page's read also loads, in its session: the relations the operation selects below.
+Prefetch = Callable[[Session, list[Any]], None]
+
+
+def _page(
+    session: Session, stmt: Any, model: type[Row], scope: OperationScope, prefetch: Prefetch
+) -> list[Row]:
+    """The rows of a page, recorded in the loaders (they answer lookups by id), with what
+    ``prefetch`` loads below them."""
     rows = snapshots(session, stmt, model)
     scope.loaders.loaded(session, rows)
+    prefetch(session, rows)
     return rows
+
+
+def _nothing(session: Session, rows: list[Any]) -> None:
+    """No prefetch."""
 
 
 def encode_cursor(row: Any) -> str:
@@ -92,8 +104,10 @@ async def paginate(
     convert: Callable[[Row], Node],
     first: int | None,
     after: str | None,
+    prefetch: Prefetch = _nothing,
 ) -> Connection[Node]:
-    """One page of the visible ``model`` rows matching ``where`` (visibility included by caller)."""
+    """One page of the visible ``model`` rows matching ``where`` (visibility included by
+    caller), read with what ``prefetch`` loads below them in the same worker-thread hop."""
     scope = current_scope()
     limit = page_size(first, scope.settings.max_page_size)
     stmt = sa.select(*columns(model)).where(*where)
@@ -106,7 +120,7 @@ async def paginate(
             )
         )
     stmt = stmt.order_by(*newest_first(model)).limit(limit + 1)
-    rows = await scope.read(_page, stmt, model, scope)
+    rows = await scope.read(_page, stmt, model, scope, prefetch)
     edges = [Edge(cursor=encode_cursor(row), node=convert(row)) for row in rows[:limit]]
 
     async def count() -> int:

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 import strawberry
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from timeside_gql.api.loaders import selection_tree
 from timeside_gql.api.pagination import Connection, paginate
@@ -19,7 +19,7 @@ from timeside_gql.api.permissions import CanRead, IsAdmin
 from timeside_gql.api.scope import current_scope
 from timeside_gql.api.tags import has_tags
 from timeside_gql.api.types.annotations import Annotation, AnnotationTrack
-from timeside_gql.api.types.base import as_type, as_types, loaders
+from timeside_gql.api.types.base import as_type, as_types, loaders, prefetcher
 from timeside_gql.api.types.catalog import Preset, Processor, Provider, Tag
 from timeside_gql.api.types.enums import ProcessorKind, ResultStatus, TaskStatus
 from timeside_gql.api.types.experiences import Experience
@@ -104,15 +104,31 @@ class ResultFilter:
         return clauses
 
 
-async def _lookup(model: type[Any], id: UUID) -> Any:
-    return as_type(await loaders().by_id(model).load(id))
+async def _lookup(model: type[Any], id: UUID, info: strawberry.Info) -> Any:
+    """The visible row, read with the relations the operation selects below it."""
+    scope = current_scope()
+    batch = scope.loaders.by_id(model)
+    if id not in batch.found:
+        fetch = prefetcher(info)
+
+        def read(session: Session) -> None:
+            fetch(session, [row for row in batch.fill(session, [id]) if row is not None])
+
+        await scope.read(read)
+    return as_type(batch.found[id])
+
+
+#: Where a connection's rows are below it.
+NODES = (("edges", "node"), ("nodes",))
 
 
 async def _list(
-    model: type[Any], where: list[Any], first: int | None, after: str | None
+    model: type[Any], where: list[Any], first: int | None, after: str | None, info: strawberry.Info
 ) -> Connection[Any]:
     clauses = [visible(model, current_scope().viewer), *where]
-    return await paginate(model, clauses, convert=as_type, first=first, after=after)
+    return await paginate(
+        model, clauses, convert=as_type, first=first, after=after, prefetch=prefetcher(info, *NODES)
+    )
 
 
 @strawberry.type
@@ -120,7 +136,7 @@ class Query:
     @strawberry.field(description="The caller; null when anonymous.")
     async def me(self, info: strawberry.Info) -> User | None:
         user_id = info.context.viewer.user_id
-        return None if user_id is None else await _lookup(m.User, user_id)
+        return None if user_id is None else await _lookup(m.User, user_id, info)
 
     @strawberry.field(description="The caller's API tokens, revoked ones included.")
     async def my_tokens(self, info: strawberry.Info) -> list[ApiToken]:
@@ -138,88 +154,99 @@ class Query:
 
     @strawberry.field(description="The caller's webhooks (every one, for administrators).")
     async def webhooks(
-        self, first: int | None = None, after: str | None = None
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[Webhook]:
-        return await _list(m.Webhook, [], first, after)
+        return await _list(m.Webhook, [], first, after, info)
 
     @strawberry.field(description="One of the caller's webhooks; null when absent or another's.")
-    async def webhook(self, id: UUID) -> Webhook | None:
-        return await _lookup(m.Webhook, id)
+    async def webhook(self, id: UUID, info: strawberry.Info) -> Webhook | None:
+        return await _lookup(m.Webhook, id, info)
 
     # Lookups by id: null when absent or not visible.
 
     @read
-    async def item(self, id: UUID) -> Item | None:
-        return await _lookup(m.Item, id)
+    async def item(self, id: UUID, info: strawberry.Info) -> Item | None:
+        return await _lookup(m.Item, id, info)
 
     @read
-    async def selection(self, id: UUID) -> Selection | None:
-        return await _lookup(m.Selection, id)
+    async def selection(self, id: UUID, info: strawberry.Info) -> Selection | None:
+        return await _lookup(m.Selection, id, info)
 
     @read
-    async def provider(self, id: UUID) -> Provider | None:
-        return await _lookup(m.Provider, id)
+    async def provider(self, id: UUID, info: strawberry.Info) -> Provider | None:
+        return await _lookup(m.Provider, id, info)
 
     @read
-    async def tag(self, id: UUID) -> Tag | None:
-        return await _lookup(m.Tag, id)
+    async def tag(self, id: UUID, info: strawberry.Info) -> Tag | None:
+        return await _lookup(m.Tag, id, info)
 
     @read
-    async def processor(self, id: UUID) -> Processor | None:
-        return await _lookup(m.Processor, id)
+    async def processor(self, id: UUID, info: strawberry.Info) -> Processor | None:
+        return await _lookup(m.Processor, id, info)
 
     @read
-    async def preset(self, id: UUID) -> Preset | None:
-        return await _lookup(m.Preset, id)
+    async def preset(self, id: UUID, info: strawberry.Info) -> Preset | None:
+        return await _lookup(m.Preset, id, info)
 
     @read
-    async def experience(self, id: UUID) -> Experience | None:
-        return await _lookup(m.Experience, id)
+    async def experience(self, id: UUID, info: strawberry.Info) -> Experience | None:
+        return await _lookup(m.Experience, id, info)
 
     @read
-    async def task(self, id: UUID) -> Task | None:
-        return await _lookup(m.Task, id)
+    async def task(self, id: UUID, info: strawberry.Info) -> Task | None:
+        return await _lookup(m.Task, id, info)
 
     @read
-    async def result(self, id: UUID) -> Result | None:
-        return await _lookup(m.Result, id)
+    async def result(self, id: UUID, info: strawberry.Info) -> Result | None:
+        return await _lookup(m.Result, id, info)
 
     @read
-    async def annotation_track(self, id: UUID) -> AnnotationTrack | None:
-        return await _lookup(m.AnnotationTrack, id)
+    async def annotation_track(self, id: UUID, info: strawberry.Info) -> AnnotationTrack | None:
+        return await _lookup(m.AnnotationTrack, id, info)
 
     @read
-    async def annotation(self, id: UUID) -> Annotation | None:
-        return await _lookup(m.Annotation, id)
+    async def annotation(self, id: UUID, info: strawberry.Info) -> Annotation | None:
+        return await _lookup(m.Annotation, id, info)
 
     # Connections, newest first.
 
     @read
     async def items(
-        self, first: int | None = None, after: str | None = None, filter: ItemFilter | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: ItemFilter | None = None,
     ) -> Connection[Item]:
-        return await _list(m.Item, filter.where() if filter else [], first, after)
+        return await _list(m.Item, filter.where() if filter else [], first, after, info)
 
     @read
     async def selections(
-        self, first: int | None = None, after: str | None = None, search: str | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        search: str | None = None,
     ) -> Connection[Selection]:
         where = [col(m.Selection.title).icontains(search, autoescape=True)] if search else []
-        return await _list(m.Selection, where, first, after)
+        return await _list(m.Selection, where, first, after, info)
 
     @read
     async def providers(
-        self, first: int | None = None, after: str | None = None
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[Provider]:
-        return await _list(m.Provider, [], first, after)
+        return await _list(m.Provider, [], first, after, info)
 
     @read
-    async def tags(self, first: int | None = None, after: str | None = None) -> Connection[Tag]:
-        return await _list(m.Tag, [], first, after)
+    async def tags(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Tag]:
+        return await _list(m.Tag, [], first, after, info)
 
     @read
     async def processors(
         self,
+        info: strawberry.Info,
         first: int | None = None,
         after: str | None = None,
         pid: str | None = None,
@@ -228,40 +255,53 @@ class Query:
         where = [m.Processor.pid == pid] if pid is not None else []
         if kind is not None:
             where.append(m.Processor.kind == kind)
-        return await _list(m.Processor, where, first, after)
+        return await _list(m.Processor, where, first, after, info)
 
     @read
     async def presets(
-        self, first: int | None = None, after: str | None = None, processor: UUID | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        processor: UUID | None = None,
     ) -> Connection[Preset]:
         where = [m.Preset.processor_id == processor] if processor is not None else []
-        return await _list(m.Preset, where, first, after)
+        return await _list(m.Preset, where, first, after, info)
 
     @read
     async def experiences(
-        self, first: int | None = None, after: str | None = None
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[Experience]:
-        return await _list(m.Experience, [], first, after)
+        return await _list(m.Experience, [], first, after, info)
 
     @read
     async def tasks(
-        self, first: int | None = None, after: str | None = None, status: TaskStatus | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        status: TaskStatus | None = None,
     ) -> Connection[Task]:
         where: list[Any] = [m.Task.status == status] if status is not None else []
-        return await _list(m.Task, where, first, after)
+        return await _list(m.Task, where, first, after, info)
 
     @read
     async def results(
         self,
+        info: strawberry.Info,
         first: int | None = None,
         after: str | None = None,
         filter: ResultFilter | None = None,
     ) -> Connection[Result]:
-        return await _list(m.Result, filter.where() if filter else [], first, after)
+        return await _list(m.Result, filter.where() if filter else [], first, after, info)
 
     @read
     async def annotation_tracks(
-        self, first: int | None = None, after: str | None = None, item: UUID | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        item: UUID | None = None,
     ) -> Connection[AnnotationTrack]:
         where = [m.AnnotationTrack.item_id == item] if item is not None else []
-        return await _list(m.AnnotationTrack, where, first, after)
+        return await _list(m.AnnotationTrack, where, first, after, info)

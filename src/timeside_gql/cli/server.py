@@ -44,7 +44,7 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"timeside-gql serve: {refusal}", file=sys.stderr)
         return 2
     uvicorn.run(
-        "timeside_gql.http.app:create_app",
+        "timeside_gql.http.app:served_app",
         factory=True,
         host=args.host,
         port=args.port,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from typing import Any, cast
 
 import anyio
+import orjson
 from anyio import to_thread
 from cross_web import HTTPException
 from sqlalchemy.engine import Engine
@@ -87,11 +90,11 @@ class GraphQLApp(GraphQL[Context, None]):
         data = await super().process_result(request, result)
         if getattr(request.state, "points", 0) < ENCODE_IN_THREAD_POINTS:
             return data
-        text = await to_thread.run_sync(super().encode_json, data)
+        text = await to_thread.run_sync(encode_json, data)
         return cast(GraphQLHTTPResponse, _Encoded(data, text=text))
 
     def encode_json(self, data: object) -> str | bytes:
-        return data.text if isinstance(data, _Encoded) else super().encode_json(data)
+        return data.text if isinstance(data, _Encoded) else encode_json(data)
 
     def decode_json(self, data: str | bytes) -> object:
         """Every JSON of /graphql (body, multipart fields, WebSocket messages): api/limits.py."""
@@ -144,6 +147,23 @@ class GraphQLApp(GraphQL[Context, None]):
             raise ConnectionRejectionError({"reason": exc.detail, "code": OUTAGE_CODE}) from exc
         context.viewer, context.token = caller.viewer, caller.token
         return UNSET
+
+
+#: What orjson takes besides plain JSON: numpy scalars and arrays, keys that are not strings.
+ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+def encode_json(data: object) -> str:
+    """An answer as compact JSON text (text: WebSocket messages are text frames).
+
+    orjson encodes the answer of a nested read of 50 items x 10 results (170 KB) in a tenth
+    of the time of ``json`` (3.4 ms here); what it refuses (integers past 64 bits) goes to
+    ``json``.
+    """
+    try:
+        return orjson.dumps(data, option=ORJSON_OPTIONS).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(data, separators=(",", ":"))
 
 
 #: Series points and waveform pixels from which an answer is encoded in a worker thread.
@@ -223,8 +243,34 @@ def _limited_body(receive: Receive, limit: int, refusal: str) -> Receive:
     return counted
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Starlette:
-    """The application; it disposes of the engine at shutdown only when it created it."""
+def served_app() -> Starlette:
+    """The application of a ``serve`` process (uvicorn's factory): a process that lives long."""
+    return create_app(long_lived=True)
+
+
+#: The collector's thresholds in a serving process (Python's: 700, 10, 10).
+SERVING_GC_THRESHOLDS = (50_000, 10, 10)
+
+
+def settle_heap() -> None:
+    """Keep the collector off what startup made and off each request's garbage.
+
+    Startup (modules, the schema, the analysis libraries) leaves hundreds of thousands of
+    objects that live as long as the process: frozen, full collections no longer walk them
+    (they did every few requests, ~200 ms each). A nested read allocates some 100,000 objects
+    that die with the request: collected every 700 allocations, many survived into the older
+    generations first. Together: 86 to 56 ms of CPU per nested read of 50 items here.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*SERVING_GC_THRESHOLDS)
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, long_lived: bool = False
+) -> Starlette:
+    """The application; it disposes of the engine at shutdown only when it created it.
+    ``long_lived``: a serving process (:func:`settle_heap` once started)."""
     settings = settings or get_settings()
     owned = engine is None
     engine = engine or settings_engine(settings)
@@ -236,6 +282,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         with session_scope(engine) as session:
             sync_providers(session, all_providers())
         async with job_runtime(settings, engine):
+            if long_lived:
+                settle_heap()
             yield
         if owned:
             engine.dispose()

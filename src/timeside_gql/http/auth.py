@@ -19,6 +19,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
+from timeside_gql.api.scope import database_slot
 from timeside_gql.db import auth
 from timeside_gql.db import models as m
 from timeside_gql.db.errors import InvalidToken
@@ -88,7 +89,8 @@ async def authenticate(
     signature = conn.query_params.get(SIGNATURE_PARAM) if signed else None
     try:
         if token is not None:
-            viewer = await to_thread.run_sync(_token_viewer, sessions, token)
+            async with database_slot(sessions):
+                viewer = await to_thread.run_sync(_token_viewer, sessions, token)
         elif signature is not None:
             viewer = await to_thread.run_sync(_signed_viewer, settings, sessions, conn, signature)
         else:
