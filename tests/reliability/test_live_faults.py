@@ -7,6 +7,10 @@ only typed answers on the way."""
 from __future__ import annotations
 
 import contextlib
+import errno
+import json
+import os
+import subprocess
 import threading
 import time
 import uuid
@@ -42,6 +46,7 @@ FAST_UPKEEP = {
     "TIMESIDE_OUTBOX_INTERVAL_S": "0.3",
     "TIMESIDE_JANITOR_INTERVAL_S": "1",
     "TIMESIDE_ALLOW_PRIVATE_URLS": "true",
+    "TIMESIDE_TRANSCODE_WAIT_S": "1",  # past it the encode goes on, the client gets a 503
 }
 OUTAGE = "SERVICE_UNAVAILABLE"
 
@@ -74,10 +79,15 @@ def assert_settled(stack: Stack) -> None:
     wait_until(swept, "the janitor's pass", timeout=15)
 
 
-def assert_outage(response: httpx.Response) -> None:
-    """The typed answer of an outage: 503 with Retry-After and a GraphQL errors body."""
+def assert_retry_later(response: httpx.Response) -> None:
+    """503 with Retry-After: worth asking again later."""
     assert response.status_code == 503, response.text
     assert int(response.headers["Retry-After"]) > 0
+
+
+def assert_outage(response: httpx.Response) -> None:
+    """The typed answer of an outage: 503 with Retry-After and a GraphQL errors body."""
+    assert_retry_later(response)
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == OUTAGE
 
@@ -271,3 +281,134 @@ def test_an_ingest_of_a_killed_worker_is_released_and_run_again(stack: Stack, tm
     assert web.requests.count("/drip/song.wav?delay=0.02&once=1") == 2  # the other worker's
     assert recovered < float(FAST_UPKEEP["TIMESIDE_WORKER_HEARTBEAT_TIMEOUT"]) + 5
     assert_settled(stack)
+
+
+# ---------------------------------------------------------------------------------------------
+# (f) a server killed mid-transcode
+
+
+def test_a_transcode_of_a_killed_server_is_made_again_by_the_next_one(stack: Stack):
+    url, workers = stack.start()
+    token = factories.token(stack.engine)
+    item_id = uuid.UUID(upload(url, token, "long", wav(600.0)))
+    wait_until(lambda: stack.get(Item, item_id).ingest_status == IngestStatus.DONE, "ingest")
+    before = {result.id for result in stack.rows(Result)}  # the ingest's waveform
+    path = f"/media/items/{item_id}/audio.mp3"
+    headers = {"Authorization": f"Bearer {token}"}
+    assert_retry_later(httpx.get(url + path, headers=headers, timeout=30))  # it encodes on
+    wait_until(lambda: bool(stack.work_folders()), "the encode's work folder", 15, every=0.05)
+    [work] = stack.work_folders()
+    server = stack.writer(stack.live.processes, [work])
+    assert server not in workers  # the server encodes, not a worker
+    [row] = [result for result in stack.rows(Result) if result.id not in before]
+    assert row.status == ResultStatus.RUNNING
+    stack.live.kill(server)
+
+    url = stack.live.serve()  # its janitor sweeps at start
+    assert not work.exists()
+    started = time.monotonic()
+    made = transcoded(url + path, headers)  # its advisory locks went with its connections
+    print(f"transcode made again {time.monotonic() - started:.1f} s after the restart")
+    row = stack.get(Result, row.id)
+    assert row.status == ResultStatus.DONE
+    assert made == (stack.data_dir / str(row.file_path)).read_bytes()
+    assert_settled(stack)
+    assert_no_stray_result(stack)
+
+
+def transcoded(url: str, headers: dict[str, str], timeout: float = 120) -> bytes:
+    """The whole-file transcode, asked again after each 503 (its encode still going on)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(url, headers=headers, timeout=30)
+        if response.status_code == 200:
+            return response.content
+        assert_retry_later(response)
+        assert time.monotonic() < deadline, "the transcode never came"
+        time.sleep(0.5)
+
+
+def assert_no_stray_result(stack: Stack) -> None:
+    """Every file under results/ belongs to a result row."""
+    owned = {
+        stack.data_dir / path
+        for result in stack.rows(Result)
+        for path in (result.hdf5_path, result.file_path)
+        if path
+    }
+    files = {path for path in (stack.data_dir / "results").rglob("*") if path.is_file()}
+    assert files <= owned, files - owned
+
+
+# ---------------------------------------------------------------------------------------------
+# (g) the data dir's disk full
+
+UPLOAD = """mutation($file: Upload!) { createItem(input: {title: "full"}, file: $file) {
+  __typename } }"""
+
+
+@pytest.fixture
+def full_stack(stack: Stack) -> Iterator[Stack]:
+    """The stack's data dir on a tmpfs of 32 MiB (its database elsewhere), unmounted after."""
+    mount = ["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(stack.data_dir)]
+    refused = subprocess.run(mount, capture_output=True, text=True)
+    if refused.returncode:  # a capability of the machine, not a service to start
+        pytest.skip(f"cannot mount a tmpfs: {refused.stderr.strip()}")
+    try:
+        yield stack
+    finally:
+        stack.close()  # no process holds a file open on it
+        subprocess.run(["umount", "-l", str(stack.data_dir)], check=True)
+
+
+def fill(folder: Path) -> Path:
+    """A file taking every free byte of the folder's file system (written unbuffered, in
+    halving blocks down to one byte)."""
+    filler = folder / "filler"
+    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        block = 1 << 20
+        while block:
+            try:
+                os.write(descriptor, bytes(block))
+            except OSError as error:
+                assert error.errno == errno.ENOSPC, error
+                block //= 2
+    finally:
+        os.close(descriptor)
+    return filler
+
+
+def test_a_full_disk_is_answered_typed_and_leaves_nothing_behind(full_stack: Stack):
+    stack = full_stack
+    world = stack.world(pids=("level", "waveform_simple"), amplitudes=(0.5,))
+    url, _ = stack.start()
+    token = factories.token(stack.engine, world.owner_id)
+    headers = {"Authorization": f"Bearer {token}"}
+    items = {item.id for item in stack.rows(Item)}
+    media = set((stack.data_dir / "media").iterdir())
+    filler = fill(stack.data_dir)
+
+    response = httpx.post(f"{url}/media/items", content=wav(2.0), headers=headers, timeout=30)
+    assert_outage(response)
+    assert response.json()["reason"] == "ServiceUnavailable"
+    operations = {"query": UPLOAD, "variables": {"file": None}}
+    form = {"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})}
+    files = {"0": ("full.wav", wav(2.0))}
+    answer = httpx.post(f"{url}/graphql", data=form, files=files, headers=headers, timeout=30)
+    codes = [error["extensions"]["code"] for error in answer.json().get("errors", [])]
+    assert codes == [OUTAGE], answer.text
+    assert {item.id for item in stack.rows(Item)} == items  # no row, no file, no partial one
+    assert set((stack.data_dir / "media").iterdir()) == media
+
+    run(url, token, world.task_id)  # its results cannot be written: it fails, with why
+    wait_until(lambda: stack.task_status(world.task_id) == TaskStatus.FAILED, "task failed", 30)
+    [job] = stack.jobs(world.task_id)
+    assert "No space left on device" in str(job.error), job.error
+
+    filler.unlink()
+    upload(url, token, "room again", wav(2.0))
+    run(url, token, world.task_id)
+    stack.until_done(world.task_id, 60)
+    assert_settled(stack)
+    assert_no_stray_result(stack)
