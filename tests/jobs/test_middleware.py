@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 import dramatiq
 import pytest
 from dramatiq import Worker
@@ -25,7 +27,7 @@ def test_only_connection_errors_are_retried_and_only_so_many_times():
 @pytest.mark.parametrize(
     ("error", "calls", "reported"),
     [
-        (LOST_DATABASE, 2, "OperationalError: (builtins.ConnectionError) server closed"),
+        (LOST_DATABASE, 2, "the database is unavailable"),
         (ValueError("bad audio"), 1, "ValueError: bad audio"),
     ],
 )
@@ -58,3 +60,13 @@ def test_a_message_is_retried_then_given_up_once(error, calls, reported):
 def test_messageless_errors_are_named():
     assert describe(TimeoutError()) == "TimeoutError"
     assert describe(ValueError("no")) == "ValueError: no"
+
+
+def test_outages_are_named_by_what_is_out_without_the_servers_paths():
+    full = OSError(errno.ENOSPC, "No space left on device", "/srv/timeside/results/x.tmp")
+    assert describe(full) == "the server's disk is full"
+    try:
+        raise RuntimeError("unable to write") from full  # as h5py wraps it
+    except RuntimeError as wrapped:
+        assert describe(wrapped) == "the server's disk is full"
+    assert describe(OSError(errno.EACCES, "denied")) == "PermissionError: [Errno 13] denied"

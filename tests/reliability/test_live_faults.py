@@ -404,7 +404,8 @@ def test_a_full_disk_is_answered_typed_and_leaves_nothing_behind(full_stack: Sta
     run(url, token, world.task_id)  # its results cannot be written: it fails, with why
     wait_until(lambda: stack.task_status(world.task_id) == TaskStatus.FAILED, "task failed", 30)
     [job] = stack.jobs(world.task_id)
-    assert "No space left on device" in str(job.error), job.error
+    assert "the server's disk is full" in str(job.error), job.error
+    assert str(stack.data_dir) not in str(job.error)  # its owner reads no server path
 
     filler.unlink()
     upload(url, token, "room again", wav(2.0))

@@ -9,7 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from timeside_gql.api.errors import ClientError
-from timeside_gql.services import outages
+from timeside_gql.jobs import outages
 
 CODE = "SERVICE_UNAVAILABLE"
 

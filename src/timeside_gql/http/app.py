@@ -42,8 +42,9 @@ from timeside_gql.http.health import routes as health_routes
 from timeside_gql.http.media import routes as media_routes
 from timeside_gql.http.uploads import multipart_limit, multipart_refusal, too_large
 from timeside_gql.http.uploads import routes as upload_routes
+from timeside_gql.jobs import outages
 from timeside_gql.jobs.runtime import job_runtime
-from timeside_gql.services import outages, throttle
+from timeside_gql.services import throttle
 from timeside_gql.settings import Settings, get_settings
 from timeside_gql.storage.providers import all_providers
 from timeside_gql.web import routes as web

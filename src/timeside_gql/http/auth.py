@@ -24,7 +24,7 @@ from timeside_gql.db import auth
 from timeside_gql.db import models as m
 from timeside_gql.db.errors import InvalidToken
 from timeside_gql.db.visibility import ANONYMOUS, Viewer
-from timeside_gql.services import outages
+from timeside_gql.jobs import outages
 from timeside_gql.services.signing import SIGNATURE_PARAM, InvalidSignature, verify
 from timeside_gql.settings import Settings
 

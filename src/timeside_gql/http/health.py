@@ -1,5 +1,5 @@
 """Probes and outage answers: ``/healthz`` (liveness), ``/readyz`` (readiness), and the 503 that
-every route answers when the database, the broker or the disk fails (``services.outages``).
+every route answers when the database, the broker or the disk fails (``jobs.outages``).
 
 Liveness says the process serves requests (restart it if not); readiness says it can do its
 work now: the database answers and, when configured, Redis does (send it no traffic if not).
@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from timeside_gql.http.auth import ServiceUnavailable, app_services
-from timeside_gql.services import outages
+from timeside_gql.jobs import outages
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,8 @@ from dramatiq.errors import BrokerConnectionError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from threadpoolctl import threadpool_limits
 
+from timeside_gql.jobs import outages
+
 log = logging.getLogger(__name__)
 
 #: Errors worth trying again: the connection dropped, the work itself is not at fault.
@@ -35,7 +37,11 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def describe(exc: BaseException) -> str:
-    """``Type: message``, or the bare type for messageless errors (``TimeLimitExceeded``)."""
+    """What a job's owner reads of its failure: an outage by what is out (a full disk's
+    ``OSError`` names the server's paths), else ``Type: message``, or the bare type for
+    messageless errors (``TimeLimitExceeded``). The worker's log keeps the whole error."""
+    if what := outages.outage(exc):
+        return what
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
