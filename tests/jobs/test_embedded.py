@@ -172,8 +172,10 @@ def test_jobs_left_by_a_dead_process_run_when_the_server_starts(settings, engine
 
 
 def test_a_job_over_its_time_limit_fails_without_retry(runtime, settings, engine, data_dir):
+    # 300 s of dissonance takes ~9 s of CPU, far past the 1-s limit, which the watchdog
+    # enforces between 1 and 2 s (60 s, ~1.7 s, could finish first)
     world = build_world(
-        engine, data_dir, seconds=60.0, amplitudes=(0.5,), failing=False,
+        engine, data_dir, seconds=300.0, amplitudes=(0.5,), failing=False,
         pids=("essentia_dissonance",),
     )  # fmt: skip
     limited = settings.model_copy(update={"job_time_limit": 1.0})

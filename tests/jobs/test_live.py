@@ -151,7 +151,7 @@ def test_a_second_run_computes_nothing(mode, deployment):
 def test_a_worker_killed_mid_job_is_replaced_and_the_task_completes(mode, deployment):
     live, engine, data_dir = deployment
     world = build_world(
-        engine, data_dir, seconds=30.0, failing=False, pids=("essentia_dissonance", "level")
+        engine, data_dir, seconds=90.0, failing=False, pids=("essentia_dissonance", "level")
     )
     url = live.serve()
     first = live.worker()

@@ -135,7 +135,7 @@ def test_a_task_survives_a_redis_restart_that_lost_its_messages(stack: Stack):
 
 
 def test_a_job_of_a_killed_worker_is_run_again_by_another_and_its_files_swept(stack: Stack):
-    world = stack.world(seconds=30.0, pids=SLOW, amplitudes=(0.5,))
+    world = stack.world(seconds=90.0, pids=SLOW, amplitudes=(0.5,))
     url, workers = stack.start(workers=2)
     token = factories.token(stack.engine, world.owner_id)
     run(url, token, world.task_id)
@@ -223,7 +223,7 @@ def test_a_database_outage_is_answered_typed_everywhere_and_recovered_from(stack
 def test_cancel_frees_the_worker_within_a_second_and_a_repeated_run_claims_nothing(
     stack: Stack,
 ):
-    slow = stack.world(seconds=60.0, pids=SLOW, amplitudes=(0.5,))
+    slow = stack.world(seconds=240.0, pids=SLOW, amplitudes=(0.5,))
     quick = stack.world(pids=("level",), amplitudes=(0.5,))
     url, _ = stack.start()
     token = factories.token(stack.engine, slow.owner_id)
