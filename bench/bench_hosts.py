@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,8 +25,12 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared process helpers
+
 from bench_core import machine, write_synthetic
 from bench_workers import REDIS_URL, write_section
+from tests.jobs.live import free_port
 
 BIN = Path(sys.executable).parent
 PG_URL = os.environ.get(
@@ -35,12 +38,6 @@ PG_URL = os.environ.get(
 )
 SECTION = "## Several hosts"
 CREDENTIALS = {"TIMESIDE_S3_ACCESS_KEY_ID": "bench", "TIMESIDE_S3_SECRET_ACCESS_KEY": "bench"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -32,7 +32,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,7 +49,11 @@ import httpx
 import numpy as np
 import soundfile as sf
 import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared process helpers
+
 from bench_core import machine, synth_segment
+from tests.jobs.live import free_port, wait_for_process
 
 BIN = Path(sys.executable).parent / "timeside-gql"
 PG_ADMIN_URL = os.environ.get(
@@ -102,12 +105,6 @@ MIX: dict[str, float] = {
 
 # ---------------------------------------------------------------------------------------------
 # Processes
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def group(leader: int) -> list[int]:
@@ -224,13 +221,18 @@ class Stack:
             except httpx.TransportError:
                 return False
 
-        wait_for(answers, "serve", process)
+        wait_for_process(answers, "serve", process, timeout=READY_TIMEOUT_S)
         return self.url
 
     def worker(self) -> None:
         n = len(self.processes["worker"])
         process = self.spawn("worker", "worker", "--processes", "1", "--threads", "1")
-        wait_for(lambda: "ready for action" in self.log("worker", n), "worker", process)
+        wait_for_process(
+            lambda: "ready for action" in self.log("worker", n),
+            "worker",
+            process,
+            timeout=READY_TIMEOUT_S,
+        )
 
     def close(self) -> None:
         for processes in self.processes.values():
@@ -254,17 +256,6 @@ class Stack:
         keys = list(client.scan_iter(match=f"{self.namespace}*", count=1000))
         if keys:
             client.delete(*keys)
-
-
-def wait_for(check: Callable[[], bool], what: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        if check():
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"{what} not ready after {READY_TIMEOUT_S} s")
 
 
 def start(stack: Stack, *, serve_workers: int, job_workers: int) -> str:

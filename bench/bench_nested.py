@@ -36,12 +36,11 @@ from bench_load import (
     cpu_seconds,
     deployed,
     deployment_options,
-    free_port,
     nested_query,
-    wait_for,
     wrap,
 )
 from strawberry.asgi import GraphQL
+from tests.jobs.live import free_port, wait_for_process
 
 WARM_UP = 3
 
@@ -82,7 +81,7 @@ def start_bare(stack: Stack, data: dict[str, Any]) -> str:
         except httpx.TransportError:
             return False
 
-    wait_for(answers, "bare server", process)
+    wait_for_process(answers, "bare server", process)
     return url
 
 

@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import secrets
-import socket
 import struct
 import subprocess
 import sys
@@ -26,8 +25,12 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: shared process helpers
+
 from bench_core import machine
 from sqlmodel import Session
+from tests.jobs.live import free_port
 
 from timeside_gql.db import auth
 from timeside_gql.db.engine import create_engine
@@ -71,12 +74,6 @@ def peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_server(root: Path, redis_url: str) -> tuple[subprocess.Popen[bytes], str, str]:

@@ -42,15 +42,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for(check: Callable[[], bool], what: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
+def wait_for_process(
+    check: Callable[[], bool],
+    what: str,
+    process: subprocess.Popen[bytes],
+    *,
+    timeout: float = READY_TIMEOUT_S,
+) -> None:
+    """Until ``check()`` holds; a process that exits first fails at once, not at the timeout.
+    Shared by the tests and the bench scripts that start real processes."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{what} exited with {process.returncode}")
         if check():
             return
         time.sleep(0.1)
-    raise TimeoutError(f"{what} not ready after {READY_TIMEOUT_S} s")
+    raise TimeoutError(f"{what} not ready after {timeout} s")
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ class Deployment:
             except httpx.TransportError:
                 return False
 
-        _wait_for(answers, "server", process)
+        wait_for_process(answers, "server", process)
         return url
 
     def worker(self, *, processes: int = 1, threads: int = 1) -> subprocess.Popen[bytes]:
@@ -119,7 +127,7 @@ class Deployment:
     def ready(workers: list[Starting]) -> list[subprocess.Popen[bytes]]:
         """The workers, once every process of each is ready."""
         for worker in workers:
-            _wait_for(worker.ready, "worker", worker.process)
+            wait_for_process(worker.ready, "worker", worker.process)
         return [worker.process for worker in workers]
 
     @staticmethod
